@@ -1,0 +1,492 @@
+// The scenario runner: resolves node selectors, performs each step through the world and the
+// nodes' RESP ports, evaluates wait-until conditions by polling what the nodes say, runs the
+// checks, and reconstructs each failover's stages from the timeline.
+#include "harness/runner.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "harness/admin.hpp"
+#include "node/strings.hpp"
+
+namespace slotlab::harness {
+
+const char* trace_kind_name(TraceKind kind) {
+  switch (kind) {
+    case TraceKind::node_started: return "node-started";
+    case TraceKind::pfail_marked: return "pfail";
+    case TraceKind::pfail_cleared: return "pfail-cleared";
+    case TraceKind::fail_marked: return "fail";
+    case TraceKind::fail_cleared: return "fail-cleared";
+    case TraceKind::election_scheduled: return "election-scheduled";
+    case TraceKind::election_started: return "election-started";
+    case TraceKind::failover_refused: return "failover-refused";
+    case TraceKind::vote_granted: return "vote-granted";
+    case TraceKind::vote_refused: return "vote-refused";
+    case TraceKind::auth_ack_received: return "auth-ack";
+    case TraceKind::promoted: return "promoted";
+    case TraceKind::role_changed: return "role-changed";
+    case TraceKind::config_epoch_changed: return "config-epoch";
+    case TraceKind::slots_changed: return "slots-changed";
+    case TraceKind::state_changed: return "state";
+    case TraceKind::node_added: return "node-added";
+    case TraceKind::node_removed: return "node-removed";
+    case TraceKind::manual_failover_started: return "manual-failover";
+    case TraceKind::manual_failover_aborted: return "manual-failover-aborted";
+    case TraceKind::crashed: return "crashed";
+    case TraceKind::restarted: return "restarted";
+  }
+  return "unknown";
+}
+
+namespace {
+
+class Run {
+ public:
+  Run(const Scenario& sc, World& world, std::uint64_t seed, const RunOptions& opt)
+      : sc_(sc), world_(world), opt_(opt), pool_(world), rng_seed_(seed) {}
+
+  RunResult go();
+
+ private:
+  Millis rel_now() const { return world_.now_ms() - world_.start_time_ms(); }
+  std::vector<Endpoint> running_endpoints() const {
+    std::vector<Endpoint> out;
+    for (const auto& n : world_.node_names())
+      if (world_.running(n)) out.push_back(world_.endpoint(n));
+    return out;
+  }
+  std::vector<NodeObservation> observe_running() { return observe(pool_, running_endpoints(), opt_.command_timeout_ms); }
+  std::string name_of_id(const std::string& id) const {
+    for (const auto& n : world_.node_names())
+      if (world_.node_id(n) == id) return n;
+    return {};
+  }
+  std::string name_of_endpoint(const Endpoint& e) const {
+    for (const auto& n : world_.node_names())
+      if (world_.endpoint(n) == e) return n;
+    return {};
+  }
+  Result<std::string> resolve(const std::string& selector);
+  Result<void> do_step(const Step& st, StepOutcome& out);
+  Result<void> wait_until(const Step& st, const std::string& node, StepOutcome& out);
+  bool condition_holds(const std::string& cond, const std::string& node, std::string& why);
+  void build_failovers(RunResult& r);
+
+  const Scenario& sc_;
+  World& world_;
+  RunOptions opt_;
+  ClientPool pool_;
+  std::uint64_t rng_seed_;
+  std::string last_node_;
+  struct CrashInfo {
+    std::string node;
+    std::string id;
+    Millis at_ms;
+    std::vector<std::pair<int, int>> slots;
+  };
+  std::vector<CrashInfo> crashes_;
+  std::map<std::string, std::vector<std::pair<int, int>>> slots_at_crash_;
+};
+
+Result<std::string> Run::resolve(const std::string& selector) {
+  if (selector == "@last") {
+    if (last_node_.empty()) return make_error(Errc::invalid_argument, "@last used before any step targeted a node");
+    return last_node_;
+  }
+  if (selector[0] == 'n') {
+    int idx = std::stoi(selector.substr(1));
+    const auto& names = world_.node_names();
+    if (idx < 1 || idx > static_cast<int>(names.size()))
+      return make_error(Errc::invalid_argument, fmt::format("node {} does not exist", selector));
+    return names[static_cast<std::size_t>(idx - 1)];
+  }
+  if (selector.rfind("primary-of-slot:", 0) == 0) {
+    int slot = std::stoi(selector.substr(16));
+    // Ask the running nodes who serves the slot; take the answer of the node that claims it.
+    for (const auto& o : observe_running()) {
+      const NodeLine* me = o.myself();
+      if (me == nullptr || !me->is_primary()) continue;
+      for (auto [a, b] : me->slots)
+        if (slot >= a && slot <= b) return name_of_endpoint(o.endpoint);
+    }
+    return make_error(Errc::state, fmt::format("no running primary claims slot {}", slot));
+  }
+  return make_error(Errc::invalid_argument, fmt::format("bad node selector '{}'", selector));
+}
+
+bool Run::condition_holds(const std::string& cond, const std::string& node, std::string& why) {
+  auto obs = observe_running();
+  if (cond == "healthy") {
+    for (auto* check : {check_all_reachable, check_state_ok, check_agreement, check_slot_coverage}) {
+      CheckResult c = check(obs);
+      if (!c.passed) {
+        why = c.detail;
+        return false;
+      }
+    }
+    return true;
+  }
+  if (cond == "replicas-in-sync") {
+    for (const auto& o : obs) {
+      if (!o.reachable) {
+        why = fmt::format("{} unreachable: {}", o.endpoint.str(), o.error);
+        return false;
+      }
+      const NodeLine* me = o.myself();
+      if (me != nullptr && me->is_replica()) {
+        auto it = o.replication.find("master_link_status");
+        if (it == o.replication.end() || it->second != "up") {
+          why = fmt::format("{} master_link_status:{}", o.endpoint.str(), it == o.replication.end() ? "?" : it->second);
+          return false;
+        }
+      }
+    }
+    return !obs.empty();
+  }
+  if (cond == "failed-over") {
+    // Every slot the node served when it crashed is now claimed by another primary, in the view
+    // of every running node, and that primary claims it itself.
+    auto it = slots_at_crash_.find(node);
+    if (it == slots_at_crash_.end() || it->second.empty()) {
+      why = fmt::format("{} served no slots when it failed", node);
+      return false;
+    }
+    std::string failed_id = world_.node_id(node);
+    for (const auto& o : obs) {
+      if (!o.reachable) {
+        why = fmt::format("{} unreachable", o.endpoint.str());
+        return false;
+      }
+      for (auto [a, b] : it->second) {
+        for (const auto& n : o.nodes) {
+          if (n.id != failed_id || !n.is_primary()) continue;
+          for (auto [x, y] : n.slots) {
+            if (!(y < a || x > b)) {
+              why = fmt::format("{} still sees {} serving slots {}-{}", o.endpoint.str(), node, x, y);
+              return false;
+            }
+          }
+        }
+        bool covered = false;
+        for (const auto& n : o.nodes) {
+          if (n.id == failed_id || !n.is_primary()) continue;
+          for (auto [x, y] : n.slots)
+            if (x <= a && y >= b) covered = true;
+        }
+        if (!covered) {
+          why = fmt::format("{} sees no new owner for slots {}-{}", o.endpoint.str(), a, b);
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+  if (cond == "is-replica") {
+    std::string id = world_.node_id(node);
+    std::string primary;
+    for (const auto& o : obs) {
+      if (!(o.endpoint == world_.endpoint(node))) continue;
+      const NodeLine* me = o.myself();
+      if (!o.reachable || me == nullptr) {
+        why = fmt::format("{} unreachable", node);
+        return false;
+      }
+      if (!me->is_replica()) {
+        why = fmt::format("{} says it is {}", node, me->is_primary() ? "a primary" : "neither primary nor replica");
+        return false;
+      }
+      primary = me->primary_id;
+    }
+    if (primary.empty()) {
+      why = fmt::format("{} is not running", node);
+      return false;
+    }
+    for (const auto& o : obs) {
+      if (!o.reachable) continue;
+      bool ok = false;
+      for (const auto& n : o.nodes) {
+        if (n.id == id && n.is_replica() && n.primary_id == primary && !n.has_flag("fail")) ok = true;
+      }
+      if (!ok) {
+        why = fmt::format("{} does not see {} as a healthy replica of {}", o.endpoint.str(), node, primary);
+        return false;
+      }
+    }
+    return true;
+  }
+  why = "unknown condition " + cond;
+  return false;
+}
+
+Result<void> Run::wait_until(const Step& st, const std::string& node, StepOutcome& out) {
+  Millis deadline = world_.now_ms() + st.timeout_ms;
+  std::string why;
+  while (true) {
+    if (condition_holds(st.condition, node, why)) {
+      out.detail = fmt::format("{}{} after {} ms", st.condition, node.empty() ? "" : " " + node, rel_now() - out.start_ms);
+      return {};
+    }
+    if (world_.now_ms() >= deadline) {
+      return make_error(Errc::timeout, fmt::format("{}: '{}{}' not reached within {} ms: {}", st.path, st.condition,
+                                                   node.empty() ? "" : " " + node, st.timeout_ms, why));
+    }
+    world_.sleep_ms(std::min(opt_.poll_interval_ms, deadline - world_.now_ms()));
+  }
+}
+
+Result<void> Run::do_step(const Step& st, StepOutcome& out) {
+  std::string node;
+  if (!st.node.empty()) {
+    auto r = resolve(st.node);
+    if (!r) return make_error(r.error().code, fmt::format("{}.node: {}", st.path, r.error().message));
+    node = *r;
+    out.node = node;
+  }
+  if (st.action == "create") {
+    std::vector<Endpoint> eps;
+    int n = sc_.topology.primaries * (1 + sc_.topology.replicas);
+    for (int i = 0; i < n; ++i) eps.push_back(world_.endpoint(world_.node_names()[static_cast<std::size_t>(i)]));
+    AdminContext ctx{pool_, [this] { return world_.random(); }, &out.log, opt_.command_timeout_ms, 60000};
+    auto plan = create_cluster(ctx, eps, sc_.topology.replicas);
+    if (!plan) return make_error(plan.error().code, fmt::format("{}: create failed: {}", st.path, plan.error().message));
+    out.detail = fmt::format("{} primaries, {} replicas", plan->primaries.size(), plan->replicas.size());
+    return {};
+  }
+  if (st.action == "wait-until") return wait_until(st, node, out);
+  if (st.action == "sleep") {
+    world_.sleep_ms(st.duration_ms);
+    out.detail = fmt::format("slept {} ms", st.duration_ms);
+    return {};
+  }
+  if (st.action == "check") {
+    auto results = run_named_checks(st.checks, observe_running());
+    bool ok = true;
+    std::string failed;
+    for (const auto& c : results) {
+      if (!c.passed) {
+        ok = false;
+        failed += (failed.empty() ? "" : "; ") + c.name + ": " + c.detail;
+      }
+    }
+    out.detail = ok ? fmt::format("{} checks passed", results.size()) : failed;
+    if (!ok) return make_error(Errc::state, fmt::format("{}: {}", st.path, failed));
+    return {};
+  }
+  if (st.action == "crash" || st.action == "kill") {
+    if (!world_.running(node)) return make_error(Errc::state, fmt::format("{}: {} is not running", st.path, node));
+    // Remember what it served, for the failed-over condition and the failover record.
+    for (const auto& o : observe_running()) {
+      if (!(o.endpoint == world_.endpoint(node))) continue;
+      if (const NodeLine* me = o.myself(); me != nullptr && me->is_primary()) slots_at_crash_[node] = me->slots;
+    }
+    last_node_ = node;
+    crashes_.push_back({node, world_.node_id(node), rel_now(), slots_at_crash_[node]});
+    if (st.action == "crash") {
+      // DEBUG SEGFAULT as the operator sends it: no reply comes back, the process dies.
+      RespConnection& c = pool_.get(world_.endpoint(node));
+      if (auto r = c.ensure_connected(opt_.command_timeout_ms); !r) return make_error(r.error().code, st.path + ": " + r.error().message);
+      c.send({"DEBUG", "SEGFAULT"});
+      if (!world_.wait_for_exit(node, 10000)) {
+        auto reply = c.read_reply(100);
+        return make_error(Errc::state, fmt::format("{}: {} did not crash after DEBUG SEGFAULT{}", st.path, node,
+                                                   reply ? ": it answered " + reply->describe() : ""));
+      }
+      pool_.drop(world_.endpoint(node));
+      out.detail = fmt::format("{} crashed by DEBUG SEGFAULT", node);
+    } else {
+      if (auto r = world_.kill(node); !r) return make_error(r.error().code, st.path + ": " + r.error().message);
+      pool_.drop(world_.endpoint(node));
+      out.detail = fmt::format("{} killed (SIGKILL)", node);
+    }
+    crashes_.back().at_ms = rel_now();
+    return {};
+  }
+  if (st.action == "restart") {
+    if (world_.running(node)) return make_error(Errc::state, fmt::format("{}: {} is already running", st.path, node));
+    if (auto r = world_.restart(node); !r) return make_error(r.error().code, st.path + ": " + r.error().message);
+    last_node_ = node;
+    pool_.drop(world_.endpoint(node));
+    out.detail = fmt::format("{} restarted", node);
+    return {};
+  }
+  return make_error(Errc::invalid_argument, fmt::format("{}: unknown action {}", st.path, st.action));
+}
+
+void Run::build_failovers(RunResult& r) {
+  for (const CrashInfo& c : crashes_) {
+    if (c.slots.empty()) continue;  // not a primary: no failover expected
+    FailoverRecord f;
+    f.failed_node = c.node;
+    f.failed_id = c.id;
+    f.crash_at_ms = c.at_ms;
+    Millis end = INT64_MAX;
+    for (const CrashInfo& later : crashes_)
+      if (later.at_ms > c.at_ms) end = std::min(end, later.at_ms);
+    std::map<std::string, bool> state_ok;  // per node: latest cluster state
+    for (const auto& ev : r.timeline) {
+      if (ev.t_ms < c.at_ms) {
+        if (ev.kind == TraceKind::state_changed) state_ok[ev.node] = ev.value == 1;
+        continue;
+      }
+      if (ev.t_ms >= end) break;
+      Millis dt = ev.t_ms - c.at_ms;
+      bool about_failed = ev.about == c.node;
+      if (ev.kind == TraceKind::pfail_marked && about_failed && !f.first_pfail_ms) f.first_pfail_ms = dt;
+      if (ev.kind == TraceKind::fail_marked && about_failed && !f.fail_ms) f.fail_ms = dt;
+      if (ev.kind == TraceKind::election_started && about_failed && !f.election_start_ms) f.election_start_ms = dt;
+      if (ev.kind == TraceKind::auth_ack_received && f.election_start_ms && !f.promotion_ms) ++f.votes;
+      if (ev.kind == TraceKind::promoted && about_failed && !f.promotion_ms) {
+        f.promotion_ms = dt;
+        f.promoted_node = ev.node;
+        f.promoted_id = world_.node_id(ev.node);
+        f.new_config_epoch = ev.epoch;
+      }
+      if (ev.kind == TraceKind::state_changed) state_ok[ev.node] = ev.value == 1;
+      if (f.promotion_ms && !f.all_ok_ms && ev.kind == TraceKind::state_changed) {
+        bool all = true;
+        for (const auto& n : world_.node_names()) {
+          if (n == c.node) continue;  // the crashed node is down (or restarting)
+          auto it = state_ok.find(n);
+          if (it == state_ok.end() || !it->second) all = false;
+        }
+        if (all) f.all_ok_ms = dt;
+      }
+    }
+    r.failovers.push_back(f);
+  }
+}
+
+RunResult Run::go() {
+  RunResult r;
+  r.scenario = sc_.name;
+  r.seed = rng_seed_;
+  r.world = world_.kind();
+  if (auto s = world_.start(sc_.topology); !s) {
+    r.aborted = true;
+    r.failure = "starting the nodes failed: " + s.error().message;
+  } else {
+    for (std::size_t i = 0; i < sc_.steps.size(); ++i) {
+      const Step& st = sc_.steps[i];
+      StepOutcome out;
+      out.index = i;
+      out.action = st.action;
+      out.label = st.label;
+      out.start_ms = rel_now();
+      auto res = do_step(st, out);
+      out.duration_ms = rel_now() - out.start_ms;
+      out.ok = res.ok();
+      if (!res) out.detail = res.error().message;
+      r.steps.push_back(out);
+      if (!res) {
+        r.aborted = true;
+        r.failure = res.error().message;
+        break;
+      }
+    }
+  }
+  if (!r.aborted) {
+    r.checks = run_named_checks(sc_.final_checks, observe_running());
+  }
+  r.timeline = world_.timeline();
+  r.trace_hash = world_.trace_hash();
+  r.world_time_ms = rel_now();
+  build_failovers(r);
+  r.passed = !r.aborted && std::all_of(r.checks.begin(), r.checks.end(), [](const CheckResult& c) { return c.passed; });
+  if (!r.passed && r.failure.empty()) {
+    for (const auto& c : r.checks)
+      if (!c.passed) {
+        r.failure = c.name + ": " + c.detail;
+        break;
+      }
+  }
+  world_.stop_all();
+  return r;
+}
+
+nlohmann::json opt_ms(const std::optional<Millis>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+RunResult run_scenario(const Scenario& scenario, World& world, std::uint64_t seed, const RunOptions& options) {
+  Run run(scenario, world, seed, options);
+  return run.go();
+}
+
+nlohmann::json to_json(const RunResult& r, bool include_timeline) {
+  using nlohmann::json;
+  json j;
+  j["scenario"] = r.scenario;
+  j["seed"] = r.seed;
+  j["world"] = r.world;
+  j["passed"] = r.passed;
+  j["failure"] = r.failure.empty() ? json(nullptr) : json(r.failure);
+  j["world_time_ms"] = r.world_time_ms;
+  j["trace_hash"] = r.trace_hash ? json(fmt::format("{:016x}", *r.trace_hash)) : json(nullptr);
+  json steps = json::array();
+  for (const auto& s : r.steps) {
+    json js{{"index", s.index}, {"do", s.action},         {"start_ms", s.start_ms},
+            {"duration_ms", s.duration_ms}, {"ok", s.ok}, {"detail", s.detail}};
+    if (!s.label.empty()) js["label"] = s.label;
+    if (!s.node.empty()) js["node"] = s.node;
+    if (!s.log.empty()) js["log"] = s.log;
+    steps.push_back(js);
+  }
+  j["steps"] = steps;
+  json checks = json::array();
+  for (const auto& c : r.checks) checks.push_back({{"name", c.name}, {"passed", c.passed}, {"detail", c.detail}});
+  j["checks"] = checks;
+  json fos = json::array();
+  for (const auto& f : r.failovers) {
+    fos.push_back({{"failed_node", f.failed_node},
+                   {"failed_id", f.failed_id},
+                   {"promoted_node", f.promoted_node.empty() ? json(nullptr) : json(f.promoted_node)},
+                   {"promoted_id", f.promoted_id.empty() ? json(nullptr) : json(f.promoted_id)},
+                   {"crash_at_ms", f.crash_at_ms},
+                   {"ms_to_first_pfail", opt_ms(f.first_pfail_ms)},
+                   {"ms_to_fail", opt_ms(f.fail_ms)},
+                   {"ms_to_election", opt_ms(f.election_start_ms)},
+                   {"ms_to_promotion", opt_ms(f.promotion_ms)},
+                   {"ms_to_all_ok", opt_ms(f.all_ok_ms)},
+                   {"votes", f.votes},
+                   {"new_config_epoch", f.new_config_epoch}});
+  }
+  j["failovers"] = fos;
+  if (include_timeline) {
+    json tl = json::array();
+    for (const auto& e : r.timeline) {
+      json je{{"t_ms", e.t_ms}, {"node", e.node}, {"event", trace_kind_name(e.kind)}};
+      if (!e.about.empty()) je["about"] = e.about;
+      if (e.epoch != 0) je["epoch"] = e.epoch;
+      if (e.value != 0) je["value"] = e.value;
+      if (!e.detail.empty()) je["detail"] = e.detail;
+      tl.push_back(je);
+    }
+    j["timeline"] = tl;
+  }
+  return j;
+}
+
+std::string summary_text(const RunResult& r) {
+  std::string out = fmt::format("scenario {} (seed {}, {} world): {}\n", r.scenario, r.seed, r.world,
+                                r.passed ? "PASSED" : "FAILED");
+  for (const auto& s : r.steps) {
+    out += fmt::format("  [{:>8} ms +{:>6} ms] {:<11} {}{}{}\n", s.start_ms, s.duration_ms, s.action,
+                       s.node.empty() ? "" : s.node + ": ", s.ok ? "" : "FAILED: ", s.detail);
+  }
+  for (const auto& c : r.checks) out += fmt::format("  check {:<18} {} {}\n", c.name, c.passed ? "ok  " : "FAIL", c.detail);
+  for (const auto& f : r.failovers) {
+    auto ms = [](const std::optional<Millis>& v) { return v ? fmt::format("{} ms", *v) : std::string("-"); };
+    out += fmt::format("  failover of {}: first PFAIL {}, FAIL {}, election {}, promotion of {} {}, all ok {}\n",
+                       f.failed_node, ms(f.first_pfail_ms), ms(f.fail_ms), ms(f.election_start_ms),
+                       f.promoted_node.empty() ? "?" : f.promoted_node, ms(f.promotion_ms), ms(f.all_ok_ms));
+  }
+  if (!r.failure.empty()) out += "  failure: " + r.failure + "\n";
+  if (r.trace_hash) out += fmt::format("  trace hash {:016x}, {} ms of world time\n", *r.trace_hash, r.world_time_ms);
+  return out;
+}
+
+}  // namespace slotlab::harness

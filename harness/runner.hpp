@@ -1,0 +1,73 @@
+// Runs a scenario in a world and produces the result that `slotlab run --json` prints: the steps
+// with their simulated/real durations, the checks, and each failover broken into stages.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/checks.hpp"
+#include "harness/scenario.hpp"
+#include "harness/world.hpp"
+
+namespace slotlab::harness {
+
+struct StepOutcome {
+  std::size_t index = 0;
+  std::string action;
+  std::string label;
+  std::string node;        // resolved node name, if any
+  Millis start_ms = 0;     // relative to the run start
+  Millis duration_ms = 0;
+  bool ok = false;
+  std::string detail;
+  std::vector<std::string> log;  // admin-operation output (redis-cli-like lines)
+};
+
+// One failover, from the crash of a primary to the cluster being ok everywhere again.
+// Times are milliseconds after the crash; absent when the stage was not observed.
+struct FailoverRecord {
+  std::string failed_node;
+  std::string failed_id;
+  std::string promoted_node;
+  std::string promoted_id;
+  Millis crash_at_ms = 0;  // relative to the run start
+  std::optional<Millis> first_pfail_ms;
+  std::optional<Millis> fail_ms;
+  std::optional<Millis> election_start_ms;
+  std::optional<Millis> promotion_ms;
+  std::optional<Millis> all_ok_ms;
+  std::uint64_t new_config_epoch = 0;
+  int votes = 0;
+};
+
+struct RunResult {
+  std::string scenario;
+  std::uint64_t seed = 0;
+  std::string world;
+  bool passed = false;
+  bool aborted = false;       // a step failed and the run stopped
+  std::string failure;        // first thing that went wrong
+  std::vector<StepOutcome> steps;
+  std::vector<CheckResult> checks;
+  std::vector<FailoverRecord> failovers;
+  std::vector<TimelineEvent> timeline;
+  std::optional<std::uint64_t> trace_hash;
+  Millis world_time_ms = 0;   // time the run took in the world (simulated ms in the simulator)
+  std::int64_t wall_time_ms = 0;
+};
+
+struct RunOptions {
+  Millis poll_interval_ms = 100;
+  Millis command_timeout_ms = 5000;
+};
+
+RunResult run_scenario(const Scenario& scenario, World& world, std::uint64_t seed, const RunOptions& options = {});
+
+nlohmann::json to_json(const RunResult& r, bool include_timeline);
+std::string summary_text(const RunResult& r);
+
+}  // namespace slotlab::harness

@@ -1,0 +1,173 @@
+// The cluster as one node sees it: the node table, the 16384-slot table, epochs, failure reports,
+// election and manual-failover state (Redis's clusterState / clusterNode / clusterLink).
+//
+// This file holds data only. The rules that change it live in files named after them:
+// gossip.cpp (PING/PONG/MEET), failure_detection.cpp (PFAIL/FAIL), election.cpp (replica
+// promotion and votes), manual_failover.cpp, slot_config.cpp (configEpoch, UPDATE, ownership),
+// cluster_links.cpp (the two TCP links per node pair), nodes_conf.cpp (nodes.conf and CLUSTER
+// NODES text).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "node/bus_message.hpp"
+#include "node/env.hpp"
+#include "node/types.hpp"
+
+namespace slotlab {
+
+// Node flags, numerically identical to Redis's CLUSTER_NODE_* (they travel on the wire).
+enum NodeFlag : std::uint16_t {
+  kNodePrimary = 1,      // CLUSTER_NODE_MASTER
+  kNodeReplica = 2,      // CLUSTER_NODE_SLAVE
+  kNodePfail = 4,
+  kNodeFail = 8,
+  kNodeMyself = 16,
+  kNodeHandshake = 32,
+  kNodeNoaddr = 64,
+  kNodeMeet = 128,
+  kNodeMigrateTo = 256,
+  kNodeNofailover = 512,
+};
+
+struct ClusterNode;
+
+// One TCP connection of the cluster bus. Each node pair has two: the one we opened (outbound,
+// carries our PINGs/MEETs and their PONGs) and the one the peer opened (inbound, carries its
+// PINGs, which we answer with PONGs on the same link).
+struct ClusterLink {
+  ConnId conn = kNoConn;
+  Millis ctime_ms = 0;
+  bool inbound = false;
+  bool connected = false;        // outbound: the connect completed
+  bool closed_by_peer = false;   // the host reported the close: do not close it again
+  ClusterNode* node = nullptr;   // outbound: always set; inbound: set once the sender is known
+  std::string rcvbuf;            // bytes of the packet being assembled
+  std::string pending_out;       // outbound: queued while the connect is in progress
+};
+
+struct FailureReport {
+  ClusterNode* sender = nullptr;
+  Millis time_ms = 0;
+};
+
+struct ClusterNode {
+  NodeId name;
+  Millis ctime_ms = 0;
+  std::uint16_t flags = 0;
+  ConfigEpoch config_epoch;
+  bus::SlotBitmap slots;
+  int numslots = 0;
+  std::vector<ClusterNode*> replicas;  // clusterNode.slaves, in the order they were added
+  ClusterNode* primary = nullptr;      // clusterNode.slaveof
+  std::uint64_t last_in_ping_gossip = 0;
+  Millis ping_sent_ms = 0;
+  Millis pong_received_ms = 0;
+  Millis data_received_ms = 0;
+  Millis fail_time_ms = 0;
+  Millis voted_time_ms = 0;            // last time we voted for a replica of this primary
+  Millis repl_offset_time_ms = 0;
+  Millis orphaned_time_ms = 0;
+  std::int64_t repl_offset = 0;
+  std::string ip;                      // may be empty: address not known yet
+  std::uint16_t port = 0;
+  std::uint16_t pport = 0;
+  std::uint16_t cport = 0;
+  std::string hostname;
+  ClusterLink* link = nullptr;          // outbound
+  ClusterLink* inbound_link = nullptr;
+  std::vector<FailureReport> fail_reports;
+
+  bool is_primary() const { return (flags & kNodePrimary) != 0; }
+  bool is_replica() const { return (flags & kNodeReplica) != 0; }
+  bool in_handshake() const { return (flags & kNodeHandshake) != 0; }
+  bool timed_out() const { return (flags & kNodePfail) != 0; }  // nodeTimedOut: PFAIL
+  bool failed() const { return (flags & kNodeFail) != 0; }
+  bool has_addr() const { return (flags & kNodeNoaddr) == 0; }
+  bool cant_failover() const { return (flags & kNodeNofailover) != 0; }
+  bool is_myself() const { return (flags & kNodeMyself) != 0; }
+};
+
+// Why a replica is not failing over (Redis's CLUSTER_CANT_FAILOVER_*), kept so that logs, INFO and
+// the harness can say *why not*.
+enum class CantFailoverReason : std::uint8_t { none, data_age, waiting_delay, expired, waiting_votes };
+const char* describe(CantFailoverReason reason);
+
+enum class ClusterHealth : std::uint8_t { ok = 0, fail = 1 };
+
+// Deferred work requested during event handling and done once before the node goes back to
+// waiting (Redis's clusterDoBeforeSleep flags).
+enum TodoFlag : std::uint32_t {
+  kTodoHandleFailover = 1u << 0,
+  kTodoUpdateState = 1u << 1,
+  kTodoSaveConfig = 1u << 2,
+  kTodoFsyncConfig = 1u << 3,
+  kTodoHandleManualFailover = 1u << 4,
+};
+
+inline constexpr int kMessageTypeCount = 11;
+inline constexpr Millis kManualFailoverTimeoutMs = 5000;  // CLUSTER_MF_TIMEOUT
+inline constexpr int kManualFailoverPauseMult = 2;        // CLUSTER_MF_PAUSE_MULT
+
+struct ClusterState {
+  ClusterNode* myself = nullptr;
+  CurrentEpoch current_epoch;
+  ClusterHealth state = ClusterHealth::fail;
+  int size = 1;  // primaries serving at least one slot
+
+  // The node table. std::map keeps a deterministic iteration order (by node id); `order_` gives
+  // O(1) random picks (dictGetRandomKey) and is rebuilt when nodes come and go.
+  std::map<NodeId, std::unique_ptr<ClusterNode>> nodes;
+  std::vector<ClusterNode*> order;
+
+  // Nodes we were told to FORGET, with the time (ms) until which gossip may not re-add them.
+  std::map<NodeId, Millis> blacklist;
+
+  std::array<ClusterNode*, kSlotCount> slots{};
+  std::array<ClusterNode*, kSlotCount> migrating_slots_to{};
+  std::array<ClusterNode*, kSlotCount> importing_slots_from{};
+  bus::SlotBitmap owner_not_claiming_slot;
+
+  // Replica election (failover_auth_*).
+  Millis failover_auth_time_ms = 0;
+  int failover_auth_count = 0;
+  bool failover_auth_sent = false;
+  int failover_auth_rank = 0;
+  std::uint64_t failover_auth_epoch = 0;
+  CantFailoverReason cant_failover_reason = CantFailoverReason::none;
+  Millis cant_failover_logged_ms = 0;
+
+  // Manual failover.
+  Millis mf_end_ms = 0;              // 0: no manual failover in progress
+  ClusterNode* mf_replica = nullptr;  // primary side: the replica that asked (mf_slave)
+  std::int64_t mf_primary_offset = -1;
+  bool mf_can_start = false;
+
+  std::uint64_t last_vote_epoch = 0;
+  std::uint32_t todo_before_sleep = 0;
+
+  std::array<std::uint64_t, kMessageTypeCount> stats_sent{};
+  std::array<std::uint64_t, kMessageTypeCount> stats_received{};
+  int stats_pfail_nodes = 0;
+  std::uint64_t stat_links_buffer_limit_exceeded = 0;
+
+  // clusterUpdateState's statics, kept per node here.
+  Millis among_minority_time_ms = 0;
+  Millis first_update_state_ms = 0;
+
+  ClusterNode* lookup(const NodeId& id) const {
+    auto it = nodes.find(id);
+    return it == nodes.end() ? nullptr : it->second.get();
+  }
+};
+
+// Writes the flag list exactly as CLUSTER NODES does ("myself,master", "slave,fail?", "noflags").
+void append_node_flags(std::string& out, std::uint16_t flags);
+
+}  // namespace slotlab

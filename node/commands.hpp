@@ -1,0 +1,41 @@
+// The command table: names, arities and flags as Redis 7.0 declares them (src/commands/*.json),
+// so that "wrong number of arguments for 'cluster|meet' command" and friends read the same.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "node/node.hpp"
+#include "node/strings.hpp"
+
+namespace slotlab {
+
+enum CommandFlag : std::uint32_t {
+  kCmdWrite = 1u << 0,
+  kCmdReadonly = 1u << 1,
+  kCmdAdmin = 1u << 2,
+  kCmdNoAuth = 1u << 3,     // allowed before AUTH (AUTH, HELLO, QUIT)
+  kCmdStale = 1u << 4,      // allowed on a replica with a broken link
+  kCmdLoading = 1u << 5,
+  kCmdFast = 1u << 6,
+  kCmdNoMulti = 1u << 7,
+  kCmdMayReplicate = 1u << 8,
+};
+
+using CommandHandler = void (Node::*)(Client&, const Argv&, resp::Writer&);
+
+struct CommandSpec {
+  std::string name;       // lower case
+  std::string full_name;  // "cluster|meet" for subcommands
+  int arity = 0;          // >0 exact, <0 at least -arity (argv[0] included)
+  std::uint32_t flags = 0;
+  CommandHandler handler = nullptr;
+  int first_key = 0, last_key = 0, key_step = 0;  // key positions (0: none)
+  std::vector<CommandSpec> subcommands;
+};
+
+bool is_container_command(std::string_view name);
+
+}  // namespace slotlab
