@@ -28,7 +28,6 @@
 
 namespace slotlab::daemon {
 
-const char* trace_kind_name(TraceKind kind);
 TraceKind trace_kind_from_name(std::string_view name, bool& ok);
 // The trace line's text (without the log prefix).
 std::string format_trace(const TraceEvent& event, Millis wall_ms);

@@ -153,13 +153,16 @@ const NodeLine* NodeObservation::myself() const {
   return nullptr;
 }
 
-std::vector<NodeObservation> observe(ClientPool& pool, const std::vector<Endpoint>& endpoints, Millis timeout_ms) {
+std::vector<NodeObservation> observe(ClientPool& pool, const std::vector<Endpoint>& endpoints, Millis timeout_ms,
+                                     bool with_replication) {
   std::vector<NodeObservation> out;
   out.reserve(endpoints.size());
   for (const Endpoint& e : endpoints) {
     NodeObservation o;
     o.endpoint = e;
-    auto replies = pool.get(e).pipeline({{"CLUSTER", "NODES"}, {"CLUSTER", "INFO"}, {"INFO", "replication"}}, timeout_ms);
+    std::vector<Argv> cmds{{"CLUSTER", "NODES"}, {"CLUSTER", "INFO"}};
+    if (with_replication) cmds.push_back({"INFO", "replication"});
+    auto replies = pool.get(e).pipeline(cmds, timeout_ms);
     if (!replies) {
       o.error = replies.error().message;
       out.push_back(std::move(o));
@@ -179,7 +182,7 @@ std::vector<NodeObservation> observe(ClientPool& pool, const std::vector<Endpoin
       o.error = parsed.error().message;
     }
     o.cluster_info = parse_info(r[1].str);
-    if (!r[2].is_error()) o.replication = parse_info(r[2].str);
+    if (with_replication && !r[2].is_error()) o.replication = parse_info(r[2].str);
     out.push_back(std::move(o));
   }
   return out;

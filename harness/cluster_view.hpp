@@ -61,6 +61,7 @@ struct NodeObservation {
 
 // Polls every endpoint (CLUSTER NODES, CLUSTER INFO, INFO replication), each with its own
 // timeout; unreachable nodes are reported, never fatal.
-std::vector<NodeObservation> observe(ClientPool& pool, const std::vector<Endpoint>& endpoints, Millis timeout_ms);
+std::vector<NodeObservation> observe(ClientPool& pool, const std::vector<Endpoint>& endpoints, Millis timeout_ms,
+                                     bool with_replication = true);
 
 }  // namespace slotlab::harness

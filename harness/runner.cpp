@@ -14,34 +14,6 @@
 
 namespace slotlab::harness {
 
-const char* trace_kind_name(TraceKind kind) {
-  switch (kind) {
-    case TraceKind::node_started: return "node-started";
-    case TraceKind::pfail_marked: return "pfail";
-    case TraceKind::pfail_cleared: return "pfail-cleared";
-    case TraceKind::fail_marked: return "fail";
-    case TraceKind::fail_cleared: return "fail-cleared";
-    case TraceKind::election_scheduled: return "election-scheduled";
-    case TraceKind::election_started: return "election-started";
-    case TraceKind::failover_refused: return "failover-refused";
-    case TraceKind::vote_granted: return "vote-granted";
-    case TraceKind::vote_refused: return "vote-refused";
-    case TraceKind::auth_ack_received: return "auth-ack";
-    case TraceKind::promoted: return "promoted";
-    case TraceKind::role_changed: return "role-changed";
-    case TraceKind::config_epoch_changed: return "config-epoch";
-    case TraceKind::slots_changed: return "slots-changed";
-    case TraceKind::state_changed: return "state";
-    case TraceKind::node_added: return "node-added";
-    case TraceKind::node_removed: return "node-removed";
-    case TraceKind::manual_failover_started: return "manual-failover";
-    case TraceKind::manual_failover_aborted: return "manual-failover-aborted";
-    case TraceKind::crashed: return "crashed";
-    case TraceKind::restarted: return "restarted";
-  }
-  return "unknown";
-}
-
 namespace {
 
 class Run {
@@ -59,7 +31,9 @@ class Run {
       if (world_.running(n)) out.push_back(world_.endpoint(n));
     return out;
   }
-  std::vector<NodeObservation> observe_running() { return observe(pool_, running_endpoints(), opt_.command_timeout_ms); }
+  std::vector<NodeObservation> observe_running(bool with_replication = true) {
+    return observe(pool_, running_endpoints(), opt_.command_timeout_ms, with_replication);
+  }
   std::string name_of_id(const std::string& id) const {
     for (const auto& n : world_.node_names())
       if (world_.node_id(n) == id) return n;
@@ -119,7 +93,7 @@ Result<std::string> Run::resolve(const std::string& selector) {
 }
 
 bool Run::condition_holds(const std::string& cond, const std::string& node, std::string& why) {
-  auto obs = observe_running();
+  auto obs = observe_running(/*with_replication=*/cond == "replicas-in-sync");
   if (cond == "healthy") {
     for (auto* check : {check_all_reachable, check_state_ok, check_agreement, check_slot_coverage}) {
       CheckResult c = check(obs);
@@ -234,7 +208,8 @@ Result<void> Run::wait_until(const Step& st, const std::string& node, StepOutcom
       return make_error(Errc::timeout, fmt::format("{}: '{}{}' not reached within {} ms: {}", st.path, st.condition,
                                                    node.empty() ? "" : " " + node, st.timeout_ms, why));
     }
-    world_.sleep_ms(std::min(opt_.poll_interval_ms, deadline - world_.now_ms()));
+    Millis poll = opt_.poll_interval_ms > 0 ? opt_.poll_interval_ms : world_.poll_interval_ms();
+    world_.wait_for_change(std::min(world_.now_ms() + poll, deadline));
   }
 }
 

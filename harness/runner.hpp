@@ -61,7 +61,9 @@ struct RunResult {
 };
 
 struct RunOptions {
-  Millis poll_interval_ms = 100;
+  // Longest wait between two evaluations of a wait-until condition (0: the world's default). In
+  // the simulator conditions are also evaluated whenever a node records an event.
+  Millis poll_interval_ms = 0;
   Millis command_timeout_ms = 5000;
 };
 

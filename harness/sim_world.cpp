@@ -156,6 +156,11 @@ std::vector<TimelineEvent> SimWorld::timeline() const {
   return out;
 }
 
+void SimWorld::wait_for_change(Millis until_ms) {
+  std::size_t seen = sim_.trace().size();
+  sim_.run_until([&] { return sim_.trace().size() != seen; }, until_ms * 1000);
+}
+
 std::unique_ptr<SimWorld> make_sim_world(std::uint64_t seed) { return std::make_unique<SimWorld>(seed); }
 
 }  // namespace slotlab::harness

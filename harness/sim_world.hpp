@@ -44,6 +44,9 @@ class SimWorld final : public World {
   std::optional<std::uint64_t> trace_hash() const override { return sim_.trace_hash(); }
   std::string node_id(const std::string& name) const override;
   void stop_all() override {}
+  void wait_for_change(Millis until_ms) override;
+  // Conditions are re-evaluated on every node event; the poll only bounds quiet periods.
+  Millis poll_interval_ms() const override { return 1000; }
 
   sim::Simulator& simulator() { return sim_; }
   sim::HostId host(const std::string& name) const;

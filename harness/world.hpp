@@ -26,7 +26,6 @@ struct TimelineEvent {
   std::string detail;
 };
 
-const char* trace_kind_name(TraceKind kind);
 
 class World : public Driver {
  public:
@@ -50,6 +49,15 @@ class World : public Driver {
   // Node id as the world knows it (from the node's own state or from CLUSTER MYID).
   virtual std::string node_id(const std::string& name) const = 0;
   virtual void stop_all() = 0;
+  // Lets time pass until something may have changed or until `until_ms`. A world that cannot
+  // tell (real processes) just waits; the simulator returns as soon as any node records an event
+  // (its view of the cluster changed, a link came up...), so conditions are evaluated exactly when
+  // they can become true and not on every poll.
+  // How long a wait-until may go without re-evaluating its condition.
+  virtual Millis poll_interval_ms() const { return 100; }
+  virtual void wait_for_change(Millis until_ms) {
+    run_until([] { return false; }, until_ms);
+  }
 };
 
 }  // namespace slotlab::harness

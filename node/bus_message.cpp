@@ -327,18 +327,6 @@ Result<void> decode_module(const char* p, std::uint32_t totlen, Message& out) {
 // ---------------------------------------------------------------------------------------------
 // Small types.
 
-bool SlotBitmap::test(Slot s) const {
-  SLOTLAB_ASSERT(s < kSlotCount);
-  return (bytes[s >> 3] & (1u << (s & 7))) != 0;
-}
-void SlotBitmap::set(Slot s) {
-  SLOTLAB_ASSERT(s < kSlotCount);
-  bytes[s >> 3] = static_cast<std::uint8_t>(bytes[s >> 3] | (1u << (s & 7)));
-}
-void SlotBitmap::clear(Slot s) {
-  SLOTLAB_ASSERT(s < kSlotCount);
-  bytes[s >> 3] = static_cast<std::uint8_t>(bytes[s >> 3] & ~(1u << (s & 7)));
-}
 std::size_t SlotBitmap::count() const {
   std::size_t n = 0;
   for (std::size_t i = 0; i < bytes.size(); i += 8) {

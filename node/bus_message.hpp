@@ -174,9 +174,19 @@ inline constexpr std::size_t kBulkData = 13;       // payload, unaligned
 struct SlotBitmap {
   std::array<std::uint8_t, kSlotBitmapSize> bytes{};
 
-  bool test(Slot s) const;
-  void set(Slot s);
-  void clear(Slot s);
+  // Inline: these run 16384 times per slot-table scan.
+  bool test(Slot s) const {
+    SLOTLAB_ASSERT(s < kSlotCount);
+    return (bytes[s >> 3] & (1u << (s & 7))) != 0;
+  }
+  void set(Slot s) {
+    SLOTLAB_ASSERT(s < kSlotCount);
+    bytes[s >> 3] = static_cast<std::uint8_t>(bytes[s >> 3] | (1u << (s & 7)));
+  }
+  void clear(Slot s) {
+    SLOTLAB_ASSERT(s < kSlotCount);
+    bytes[s >> 3] = static_cast<std::uint8_t>(bytes[s >> 3] & ~(1u << (s & 7)));
+  }
   std::size_t count() const;  // number of slots set
   bool operator==(const SlotBitmap&) const = default;
 };

@@ -79,16 +79,18 @@ const char* const kClusterHelp[] = {
 }  // namespace
 
 std::string Node::cluster_info_text() const {
+  // Counted per node rather than per slot: every assigned slot is in exactly one node's bitmap
+  // (check_invariants), so the sums are the same as Redis's scan of the slot table.
   int assigned = 0, ok = 0, pfail = 0, fail = 0;
-  for (const ClusterNode* n : cluster_.slots) {
-    if (n == nullptr) continue;
-    ++assigned;
+  for (const ClusterNode* n : cluster_.order) {
+    if (n->numslots == 0) continue;
+    assigned += n->numslots;
     if (n->failed()) {
-      ++fail;
+      fail += n->numslots;
     } else if (n->timed_out()) {
-      ++pfail;
+      pfail += n->numslots;
     } else {
-      ++ok;
+      ok += n->numslots;
     }
   }
   const ClusterNode* me = cluster_.myself;
@@ -327,7 +329,7 @@ void Node::cmd_cluster(Client& c, const Argv& argv, resp::Writer& w) {
     }
     for (int j = 0; j < kSlotCount; ++j) {
       if (slots[static_cast<std::size_t>(j)] == 0) continue;
-      cluster_.importing_slots_from[static_cast<std::size_t>(j)] = nullptr;
+      cluster_.open_slots.set_importing(j, nullptr);
       bool ok = del ? del_slot(j) : add_slot(me, j);
       SLOTLAB_ASSERT(ok);
     }
@@ -368,7 +370,7 @@ void Node::cmd_cluster(Client& c, const Argv& argv, resp::Writer& w) {
     }
     for (int j = 0; j < kSlotCount; ++j) {
       if (slots[static_cast<std::size_t>(j)] == 0) continue;
-      cluster_.importing_slots_from[static_cast<std::size_t>(j)] = nullptr;
+      cluster_.open_slots.set_importing(j, nullptr);
       bool ok = del ? del_slot(j) : add_slot(me, j);
       SLOTLAB_ASSERT(ok);
     }
@@ -398,7 +400,7 @@ void Node::cmd_cluster(Client& c, const Argv& argv, resp::Writer& w) {
         w.error("ERR Target node is not a master");
         return;
       }
-      cluster_.migrating_slots_to[idx] = n;
+      cluster_.open_slots.set_migrating(slot, n);
     } else if (equals_nocase(action, "importing") && argc == 5) {
       if (cluster_.slots[idx] == me) {
         w.error(fmt::format("ERR I'm already the owner of hash slot {}", slot));
@@ -413,10 +415,10 @@ void Node::cmd_cluster(Client& c, const Argv& argv, resp::Writer& w) {
         w.error("ERR Target node is not a master");
         return;
       }
-      cluster_.importing_slots_from[idx] = n;
+      cluster_.open_slots.set_importing(slot, n);
     } else if (equals_nocase(action, "stable") && argc == 4) {
-      cluster_.importing_slots_from[idx] = nullptr;
-      cluster_.migrating_slots_to[idx] = nullptr;
+      cluster_.open_slots.set_importing(slot, nullptr);
+      cluster_.open_slots.set_migrating(slot, nullptr);
     } else if (equals_nocase(action, "node") && argc == 5) {
       ClusterNode* n = lookup(argv[4]);
       if (n == nullptr) {
@@ -429,7 +431,7 @@ void Node::cmd_cluster(Client& c, const Argv& argv, resp::Writer& w) {
       }
       // (With keys: "Can't assign hashslot %d to a different node while I still hold keys for
       // this hash slot." - this build holds no keys.)
-      if (cluster_.migrating_slots_to[idx] != nullptr) cluster_.migrating_slots_to[idx] = nullptr;
+      cluster_.open_slots.set_migrating(slot, nullptr);
       bool slot_was_mine = cluster_.slots[idx] == me;
       del_slot(slot);
       add_slot(n, slot);
@@ -439,12 +441,12 @@ void Node::cmd_cluster(Client& c, const Argv& argv, resp::Writer& w) {
         set_my_primary(n);
         do_before_sleep(kTodoSaveConfig | kTodoUpdateState | kTodoFsyncConfig);
       }
-      if (n == me && cluster_.importing_slots_from[idx] != nullptr) {
+      if (n == me && cluster_.open_slots.importing(slot) != nullptr) {
         // A manually migrated slot: take a new epoch so the new owner wins everywhere.
         if (bump_config_epoch_without_consensus()) {
           logf(LogLevel::warning, "configEpoch updated after importing slot {}", slot);
         }
-        cluster_.importing_slots_from[idx] = nullptr;
+        cluster_.open_slots.set_importing(slot, nullptr);
         broadcast_pong(false);
       }
       trace(TraceKind::slots_changed, me->name, 0, me->numslots);

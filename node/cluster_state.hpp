@@ -111,6 +111,40 @@ enum TodoFlag : std::uint32_t {
   kTodoHandleManualFailover = 1u << 4,
 };
 
+// Slots in migration (Redis's migrating_slots_to / importing_slots_from arrays), with a count of
+// open entries so that the common case (nothing open) costs nothing in CLUSTER NODES.
+class OpenSlots {
+ public:
+  ClusterNode* migrating(int slot) const { return migrating_[static_cast<std::size_t>(slot)]; }
+  ClusterNode* importing(int slot) const { return importing_[static_cast<std::size_t>(slot)]; }
+  void set_migrating(int slot, ClusterNode* n) { set(migrating_, slot, n); }
+  void set_importing(int slot, ClusterNode* n) { set(importing_, slot, n); }
+  void clear_all() {
+    migrating_.fill(nullptr);
+    importing_.fill(nullptr);
+    open_ = 0;
+  }
+  void forget(const ClusterNode* n) {
+    if (open_ == 0) return;
+    for (int s = 0; s < kSlotCount; ++s) {
+      if (migrating(s) == n) set_migrating(s, nullptr);
+      if (importing(s) == n) set_importing(s, nullptr);
+    }
+  }
+  bool any() const { return open_ > 0; }
+
+ private:
+  void set(std::array<ClusterNode*, kSlotCount>& a, int slot, ClusterNode* n) {
+    auto& cell = a[static_cast<std::size_t>(slot)];
+    if (cell == nullptr && n != nullptr) ++open_;
+    if (cell != nullptr && n == nullptr) --open_;
+    cell = n;
+  }
+  std::array<ClusterNode*, kSlotCount> migrating_{};
+  std::array<ClusterNode*, kSlotCount> importing_{};
+  int open_ = 0;
+};
+
 inline constexpr int kMessageTypeCount = 11;
 inline constexpr Millis kManualFailoverTimeoutMs = 5000;  // CLUSTER_MF_TIMEOUT
 inline constexpr int kManualFailoverPauseMult = 2;        // CLUSTER_MF_PAUSE_MULT
@@ -130,8 +164,8 @@ struct ClusterState {
   std::map<NodeId, Millis> blacklist;
 
   std::array<ClusterNode*, kSlotCount> slots{};
-  std::array<ClusterNode*, kSlotCount> migrating_slots_to{};
-  std::array<ClusterNode*, kSlotCount> importing_slots_from{};
+  std::uint64_t slots_generation = 0;  // bumped on every change of `slots` (caches key on it)
+  OpenSlots open_slots;
   bus::SlotBitmap owner_not_claiming_slot;
 
   // Replica election (failover_auth_*).

@@ -109,9 +109,15 @@ enum class TraceKind : std::uint8_t {
   node_removed,         // about
   manual_failover_started,
   manual_failover_aborted,  // detail = reason
+  config_saved,         // nodes.conf written: something in our view of the cluster changed
+  replication_up,       // about = our primary: the replication link is connected
+  replication_down,     // about = our primary
   crashed,              // emitted by hosts
   restarted,
 };
+
+// Stable snake_case names ("pfail_marked"), used in logs, JSON results and reports.
+const char* trace_kind_name(TraceKind kind);
 
 struct TraceEvent {
   TraceKind kind;

@@ -280,12 +280,14 @@ class Node final : public Actor {
   bool clients_paused_for_failover() const;
 
   // ---- nodes_conf.cpp ----
+  const std::unordered_map<const ClusterNode*, std::vector<std::pair<int, int>>>& slot_ranges() const;
   std::string node_description(const ClusterNode* node) const;
   Result<bool> load_nodes_conf();  // false: no file (fresh node)
   Result<void> save_nodes_conf(bool do_fsync);
   void save_nodes_conf_or_die(bool do_fsync);
 
   // ---- replication.cpp ----
+  void trace_replication(bool up);
   void replication_set_primary(const std::string& ip, int port);
   void replication_unset_primary();
   void replication_cron();
@@ -318,6 +320,10 @@ class Node final : public Actor {
   Millis start_time_ms_ = 0;
   std::string run_id_;
   int drop_packet_filter_ = -1;  // DEBUG DROP-CLUSTER-PACKET-FILTER
+  // slot_ranges() cache, keyed on cluster_.slots_generation.
+  mutable std::unordered_map<const ClusterNode*, std::vector<std::pair<int, int>>> ranges_cache_;
+  mutable std::uint64_t ranges_generation_ = 0;
+  mutable bool ranges_valid_ = false;
 
   // Connections. Lookup only: iteration order of these maps never influences behaviour.
   std::unordered_map<ConnId, std::unique_ptr<Client>> clients_;

@@ -31,29 +31,6 @@ void append_node_flags(std::string& out, std::uint16_t flags) {
 }
 
 namespace {
-// Slot ranges per node, from the slot table (clusterGenNodesSlotsInfo).
-std::unordered_map<const ClusterNode*, std::vector<std::pair<int, int>>> slot_ranges(const ClusterState& cs) {
-  std::unordered_map<const ClusterNode*, std::vector<std::pair<int, int>>> out;
-  const ClusterNode* n = nullptr;
-  int start = -1;
-  for (int i = 0; i <= kSlotCount; ++i) {
-    const ClusterNode* cur = i < kSlotCount ? cs.slots[static_cast<std::size_t>(i)] : nullptr;
-    if (n == nullptr) {
-      if (i == kSlotCount) break;
-      n = cur;
-      start = i;
-      continue;
-    }
-    if (i == kSlotCount || cur != n) {
-      out[n].emplace_back(start, i - 1);
-      if (i == kSlotCount) break;
-      n = cur;
-      start = i;
-    }
-  }
-  return out;
-}
-
 void append_description(std::string& ci, const ClusterNode* node, const ClusterState& cs,
                         const std::vector<std::pair<int, int>>* ranges) {
   ci.append(node->name.view());
@@ -82,13 +59,12 @@ void append_description(std::string& ci, const ClusterNode* node, const ClusterS
       }
     }
   }
-  if (node->is_myself()) {
+  if (node->is_myself() && cs.open_slots.any()) {
     for (int j = 0; j < kSlotCount; ++j) {
-      auto s = static_cast<std::size_t>(j);
-      if (cs.migrating_slots_to[s] != nullptr) {
-        fmt::format_to(std::back_inserter(ci), " [{}->-{}]", j, cs.migrating_slots_to[s]->name.view());
-      } else if (cs.importing_slots_from[s] != nullptr) {
-        fmt::format_to(std::back_inserter(ci), " [{}-<-{}]", j, cs.importing_slots_from[s]->name.view());
+      if (const ClusterNode* to = cs.open_slots.migrating(j)) {
+        fmt::format_to(std::back_inserter(ci), " [{}->-{}]", j, to->name.view());
+      } else if (const ClusterNode* from = cs.open_slots.importing(j)) {
+        fmt::format_to(std::back_inserter(ci), " [{}-<-{}]", j, from->name.view());
       }
     }
   }
@@ -116,8 +92,27 @@ bool leading_int(std::string_view s, long long& out) {
 
 }  // namespace
 
+// Slot ranges per node, from the slot table (clusterGenNodesSlotsInfo), cached until the slot
+// table changes: CLUSTER NODES is polled often and slots rarely move.
+const std::unordered_map<const ClusterNode*, std::vector<std::pair<int, int>>>& Node::slot_ranges() const {
+  if (ranges_generation_ == cluster_.slots_generation && ranges_valid_) return ranges_cache_;
+  ranges_cache_.clear();
+  const auto& slots = cluster_.slots;
+  int i = 0;
+  while (i < kSlotCount) {
+    const ClusterNode* owner = slots[static_cast<std::size_t>(i)];
+    int j = i + 1;
+    while (j < kSlotCount && slots[static_cast<std::size_t>(j)] == owner) ++j;
+    if (owner != nullptr) ranges_cache_[owner].emplace_back(i, j - 1);
+    i = j;
+  }
+  ranges_generation_ = cluster_.slots_generation;
+  ranges_valid_ = true;
+  return ranges_cache_;
+}
+
 std::string Node::node_description(const ClusterNode* node) const {
-  auto ranges = slot_ranges(cluster_);
+  const auto& ranges = slot_ranges();
   std::string ci;
   auto it = ranges.find(node);
   append_description(ci, node, cluster_, it == ranges.end() ? nullptr : &it->second);
@@ -125,7 +120,7 @@ std::string Node::node_description(const ClusterNode* node) const {
 }
 
 std::string Node::cluster_nodes_text(std::uint16_t filter) const {
-  auto ranges = slot_ranges(cluster_);
+  const auto& ranges = slot_ranges();
   std::string ci;
   ci.reserve(cluster_.order.size() * 128);
   for (const auto& [id, node] : cluster_.nodes) {
@@ -147,6 +142,7 @@ Result<void> Node::save_nodes_conf(bool /*do_fsync*/) {
   if (auto r = env_.storage.write(tmp, ci); !r) return r.error();
   if (auto r = env_.storage.fsync(tmp); !r) return r.error();
   if (auto r = env_.storage.rename(tmp, name); !r) return r.error();
+  trace(TraceKind::config_saved, cluster_.myself->name, cluster_.current_epoch.v);
   return {};
 }
 
@@ -308,9 +304,9 @@ Result<bool> Node::load_nodes_conf() {
           return fail(lineno, fmt::format("bad slot state '{}'", tok));
         ClusterNode* cn = lookup_or_create(rest.substr(0, close));
         if (direction == '>') {
-          cluster_.migrating_slots_to[static_cast<std::size_t>(slot)] = cn;
+          cluster_.open_slots.set_migrating(static_cast<int>(slot), cn);
         } else {
-          cluster_.importing_slots_from[static_cast<std::size_t>(slot)] = cn;
+          cluster_.open_slots.set_importing(static_cast<int>(slot), cn);
         }
         continue;
       }

@@ -62,9 +62,15 @@ std::string Node::empty_rdb_payload() const {
 // ---------------------------------------------------------------------------------------------
 // Replica side
 
+void Node::trace_replication(bool up) {
+  trace(up ? TraceKind::replication_up : TraceKind::replication_down,
+        cluster_.myself != nullptr && cluster_.myself->primary != nullptr ? cluster_.myself->primary->name : NodeId{});
+}
+
 void Node::replication_set_primary(const std::string& ip, int port) {
   bool was_primary = primary_link_.state == PrimaryLink::State::none;
   if (primary_link_.state == PrimaryLink::State::connected) {
+    trace_replication(false);
     // Losing a connected primary: remember where we were so a PSYNC can continue.
     primary_link_.psync_replid = replid_;
     primary_link_.psync_offset = primary_link_.reploff;
@@ -85,6 +91,7 @@ void Node::replication_set_primary(const std::string& ip, int port) {
 
 void Node::replication_unset_primary() {
   if (primary_link_.state == PrimaryLink::State::none) return;
+  if (primary_link_.state == PrimaryLink::State::connected) trace_replication(false);
   if (primary_link_.conn != kNoConn) env_.transport.close(primary_link_.conn);
   primary_link_ = PrimaryLink{};
   replication_shift_replid();
@@ -132,6 +139,7 @@ void Node::primary_link_on_closed(CloseReason reason) {
   pl.conn = kNoConn;
   if (pl.state == PrimaryLink::State::connected) {
     log(LogLevel::notice, "Connection with master lost.");
+    trace_replication(false);
     log(LogLevel::notice, "* Caching the disconnected master state.");
     pl.psync_replid = replid_;
     pl.psync_offset = pl.reploff;
@@ -347,6 +355,7 @@ void Node::replication_handshake_step(const resp::Value* reply) {
         pl.stream_parser = resp::RequestParser{resp::Limits{}};
         pl.down_since_ms = 0;
         log(LogLevel::notice, "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+        trace_replication(true);
         return;
       }
       if (reply->is_error() && (text.rfind("NOMASTERLINK", 0) == 0 || text.rfind("LOADING", 0) == 0)) {
@@ -388,6 +397,7 @@ void Node::replication_load_payload(std::string_view payload) {
   std::vector<Client*> reps = replicas_;
   for (Client* r : reps) free_client(*r, true);
   log(LogLevel::notice, "MASTER <-> REPLICA sync: Finished with success");
+  trace_replication(true);
 }
 
 // Applies the commands of the replication stream. Every byte counts toward the offset, and the

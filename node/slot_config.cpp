@@ -41,11 +41,10 @@ void Node::rebuild_node_order() {
 // primary/replicas, free its links.
 void Node::del_node(ClusterNode* delnode) {
   SLOTLAB_ASSERT(delnode != cluster_.myself);
-  for (int j = 0; j < kSlotCount; ++j) {
-    auto s = static_cast<size_t>(j);
-    if (cluster_.importing_slots_from[s] == delnode) cluster_.importing_slots_from[s] = nullptr;
-    if (cluster_.migrating_slots_to[s] == delnode) cluster_.migrating_slots_to[s] = nullptr;
-    if (cluster_.slots[s] == delnode) del_slot(j);
+  cluster_.open_slots.forget(delnode);
+  if (delnode->numslots > 0) {
+    for (int j = 0; j < kSlotCount; ++j)
+      if (cluster_.slots[static_cast<size_t>(j)] == delnode) del_slot(j);
   }
   for (ClusterNode* n : cluster_.order) {
     if (n != delnode) del_failure_report(n, delnode);
@@ -150,6 +149,7 @@ bool Node::add_slot(ClusterNode* n, int slot) {
   if (cluster_.slots[s] != nullptr) return false;
   node_set_slot_bit(n, slot);
   cluster_.slots[s] = n;
+  ++cluster_.slots_generation;
   return true;
 }
 
@@ -160,6 +160,7 @@ bool Node::del_slot(int slot) {
   bool was_set = node_clear_slot_bit(n, slot);
   SLOTLAB_ASSERT(was_set);
   cluster_.slots[s] = nullptr;
+  ++cluster_.slots_generation;
   return true;
 }
 
@@ -175,8 +176,7 @@ int Node::del_node_slots(ClusterNode* n) {
 }
 
 void Node::close_all_slots() {
-  cluster_.migrating_slots_to.fill(nullptr);
-  cluster_.importing_slots_from.fill(nullptr);
+  cluster_.open_slots.clear_all();
 }
 
 bool Node::is_slot_unclaimed(int slot) const {
@@ -278,7 +278,7 @@ void Node::update_slots_config_with(ClusterNode* sender, std::uint64_t sender_co
         continue;
       }
       // A slot we are importing changes only by hand (redis-cli closes it).
-      if (cluster_.importing_slots_from[s] != nullptr) continue;
+      if (cluster_.open_slots.importing(j) != nullptr) continue;
       if (is_slot_unclaimed(j) || cluster_.slots[s]->config_epoch.v < sender_config_epoch) {
         if (cluster_.slots[s] == curprimary && curprimary != nullptr) {
           newprimary = sender;
