@@ -24,6 +24,7 @@ Client* Node::create_client(ConnId conn, const Endpoint& peer) {
 }
 
 void Node::free_client(Client& c, bool close_conn) {
+  if (c.blocked != Client::BlockedOn::none) blocked_.erase(std::remove(blocked_.begin(), blocked_.end(), &c), blocked_.end());
   if (c.is_replica()) {
     logf(LogLevel::notice, "Connection with replica {}:{} lost.",
          c.replica_announced_ip.empty() ? c.peer.ip : c.replica_announced_ip, c.replica_listening_port);
@@ -55,7 +56,7 @@ void Node::client_on_bytes(Client& c, std::string_view bytes) {
   Argv& argv = c.argv;
   std::string error;
   const ConnId conn = c.conn;
-  while (!c.close_after_reply) {
+  while (!c.close_after_reply && c.blocked == Client::BlockedOn::none) {
     c.parser.set_auth_required(!c.authenticated);
     auto status = c.parser.next(argv, error);
     if (status == resp::RequestParser::Status::need_more) break;
@@ -117,7 +118,17 @@ void Node::process_command(Client& c, Argv& argv, resp::Writer& w) {
     w.error("NOAUTH Authentication required.");
     return;
   }
-  (this->*(cmd->handler))(c, argv, w);
+  // Writes wait while a manual failover pauses us (pauseClients(..., CLIENT_PAUSE_WRITE)).
+  if ((cmd->flags & kCmdWrite) != 0 && !c.from_primary && clients_paused_for_failover()) {
+    c.pending = argv;
+    block_client(c, Client::BlockedOn::pause, paused_until_ms_);
+    return;
+  }
+  if (cmd->data_handler != nullptr) {
+    call_data_command(c, *cmd, argv, w);
+  } else {
+    (this->*(cmd->handler))(c, argv, w);
+  }
 }
 
 std::string Node::execute_for_test(const Argv& argv) {

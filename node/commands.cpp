@@ -106,9 +106,33 @@ const std::vector<CommandSpec>& Node::command_table() {
                      {"slaves", 3},
                      {"slots", 2}},
                     kCmdStale));
+    register_data_commands(t);
     return t;
   }();
   return table;
+}
+
+std::vector<std::size_t> command_keys(const CommandSpec& cmd, const Argv& argv) {
+  if (cmd.getkeys != nullptr) return cmd.getkeys(argv);
+  std::vector<std::size_t> keys;
+  if (cmd.first_key <= 0) return keys;
+  auto argc = static_cast<int>(argv.size());
+  int last = cmd.last_key < 0 ? argc + cmd.last_key : cmd.last_key;
+  int step = cmd.key_step <= 0 ? 1 : cmd.key_step;
+  for (int i = cmd.first_key; i <= last && i < argc; i += step) keys.push_back(static_cast<std::size_t>(i));
+  return keys;
+}
+
+void Node::call_data_command(Client& c, const CommandSpec& cmd, const Argv& argv, resp::Writer& w) {
+  std::vector<Argv> prop;
+  DataContext ctx{db(c.db), c.db, now_ms(), c, c.from_primary, cluster_.myself->is_replica(), prop, dirty_};
+  cmd.data_handler(ctx, argv, w);
+  if (prop.empty()) return;
+  // Our primary's stream is proxied to our replicas byte for byte (replication_process_stream);
+  // everything else propagates from here.
+  if (c.from_primary) return;
+  for (const Argv& p : prop) propagate(c.db, p);
+  c.woff = master_repl_offset_;
 }
 
 const CommandSpec* Node::lookup_command(const Argv& argv) const {
@@ -264,31 +288,6 @@ void Node::cmd_asking(Client& c, const Argv&, resp::Writer& w) {
 void Node::cmd_dbsize(Client&, const Argv&, resp::Writer& w) {
   // No keyspace in this build yet (it arrives with the data path); the dataset is empty.
   w.integer(0);
-}
-
-void Node::cmd_wait(Client&, const Argv& argv, resp::Writer& w) {
-  if (cluster_.myself->is_replica()) {
-    w.error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a "
-            "replica is configured to be writable (which is not the default) writes to replicas are just "
-            "local and are not propagated.");
-    return;
-  }
-  auto numreplicas = parse_ll(argv[1]);
-  auto timeout = parse_ll(argv[2]);
-  if (!numreplicas || !timeout) {
-    w.error("ERR value is not an integer or out of range");
-    return;
-  }
-  if (*timeout < 0) {
-    w.error("ERR timeout is negative");
-    return;
-  }
-  // Count replicas that acknowledged our current offset. Blocking until more acknowledge needs the
-  // data path's blocked-client machinery; without writes every online replica is already caught up.
-  std::int64_t acked = 0;
-  for (const Client* r : replicas_)
-    if (r->repl_state == Client::ReplState::online && r->repl_ack_offset >= master_repl_offset_) ++acked;
-  w.integer(acked);
 }
 
 void Node::cmd_shutdown(Client& c, const Argv& argv, resp::Writer& w) {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "node/data_commands.hpp"
 #include "node/node.hpp"
 #include "node/strings.hpp"
 
@@ -31,10 +32,18 @@ struct CommandSpec {
   std::string full_name;  // "cluster|meet" for subcommands
   int arity = 0;          // >0 exact, <0 at least -arity (argv[0] included)
   std::uint32_t flags = 0;
-  CommandHandler handler = nullptr;
-  int first_key = 0, last_key = 0, key_step = 0;  // key positions (0: none)
+  CommandHandler handler = nullptr;     // node-level commands (CLUSTER, INFO, ...)
+  DataHandler data_handler = nullptr;   // data commands (data_commands.hpp); exactly one is set
+  // Key positions, as COMMAND INFO reports them: argv[first_key], then every key_step-th up to
+  // last_key (negative: counted from the end, -1 = the last argument). 0: no keys.
+  int first_key = 0, last_key = 0, key_step = 0;
+  // For commands whose keys cannot be described by positions (MIGRATE ... KEYS k1 k2).
+  std::vector<std::size_t> (*getkeys)(const Argv& argv) = nullptr;
   std::vector<CommandSpec> subcommands;
 };
+
+// The positions in argv of the keys of a command (getKeysFromCommand).
+std::vector<std::size_t> command_keys(const CommandSpec& cmd, const Argv& argv);
 
 bool is_container_command(std::string_view name);
 

@@ -50,6 +50,8 @@ Result<void> Node::start() {
   SLOTLAB_ASSERT(!started_);
   start_time_ms_ = now_ms();
   run_id_ = std::string(random_node_id().view());
+  dbs_.clear();
+  for (std::int64_t i = 0; i < std::max<std::int64_t>(1, config_.databases); ++i) dbs_.push_back(std::make_unique<Keyspace>());
   cluster_.first_update_state_ms = 0;
   replication_change_replid();
 
@@ -157,7 +159,9 @@ void Node::on_tick() {
 }
 
 void Node::before_sleep() {
-  if (crashed_ || !started_ || !config_.cluster_enabled) return;
+  if (crashed_ || !started_) return;
+  process_blocked_clients();
+  if (crashed_ || !config_.cluster_enabled) return;
   std::uint32_t flags = cluster_.todo_before_sleep;
   cluster_.todo_before_sleep = 0;
   if ((flags & kTodoHandleManualFailover) != 0) {

@@ -33,6 +33,7 @@
 #include "node/cluster_state.hpp"
 #include "node/config.hpp"
 #include "node/env.hpp"
+#include "node/keyspace.hpp"
 #include "node/resp.hpp"
 #include "node/result.hpp"
 
@@ -70,6 +71,23 @@ struct Client {
   Millis repl_ack_time_ms = 0;
   Millis repl_sync_requested_ms = 0;  // when the full sync was requested (diskless delay)
   std::int64_t psync_initial_offset = 0;
+
+  // Blocked clients: nothing more is read from this client until it is unblocked; `pending` is a
+  // command to run first when it is (a write held back by a manual-failover pause).
+  enum class BlockedOn : std::uint8_t { none, wait, pause, migrate };
+  BlockedOn blocked = BlockedOn::none;
+  Millis block_deadline_ms = 0;      // 0: no timeout
+  std::int64_t wait_offset = 0;      // WAIT: replication offset to reach
+  std::int64_t wait_replicas = 0;    // WAIT: how many replicas must reach it
+  Argv pending;
+
+  // MULTI/EXEC.
+  bool in_multi = false;
+  bool multi_dirty = false;          // an error while queueing: EXEC aborts (EXECABORT)
+  std::vector<Argv> multi_queue;
+
+  bool from_primary = false;         // this is our primary's replication stream (or the AOF loader)
+  std::int64_t woff = 0;             // replication offset after this client's last write (WAIT)
 
   explicit Client(resp::Limits limits) : parser(limits) {}
 };
@@ -172,6 +190,19 @@ class Node final : public Actor {
   // ---- commands.cpp ----
   static const std::vector<CommandSpec>& command_table();
   const CommandSpec* lookup_command(const Argv& argv) const;
+  // Runs a data command with its context and propagates what it changed.
+  void call_data_command(Client& c, const CommandSpec& cmd, const Argv& argv, resp::Writer& w);
+  // Appends a command to the replication stream (SELECT first when the db changes) and the AOF.
+  void propagate(int db, const Argv& argv);
+  Keyspace& db(int index) { return *dbs_[static_cast<std::size_t>(index)]; }
+
+  // ---- blocked.cpp ----
+  void block_client(Client& c, Client::BlockedOn on, Millis deadline_ms);
+  void unblock_client(Client& c);
+  void blocked_clients_cron();
+  void process_blocked_clients();
+  std::int64_t count_replica_acks(std::int64_t offset) const;
+  void propagate_raw(const std::string& bytes) { replication_feed_replicas(bytes); }
   void cmd_ping(Client& c, const Argv& argv, resp::Writer& w);
   void cmd_echo(Client& c, const Argv& argv, resp::Writer& w);
   void cmd_info(Client& c, const Argv& argv, resp::Writer& w);
@@ -329,6 +360,13 @@ class Node final : public Actor {
   std::unordered_map<ConnId, std::unique_ptr<Client>> clients_;
   std::unordered_map<ConnId, std::unique_ptr<ClusterLink>> links_;
   std::vector<Client*> replicas_;  // our replicas, in attach order (deterministic feed order)
+  std::vector<Client*> blocked_;   // blocked clients, in the order they blocked
+  std::vector<ConnId> unblocked_;  // ready to be served again (before sleeping)
+  bool get_ack_from_replicas_ = false;
+
+  // The data: databases 0..databases-1 (cluster mode uses only 0).
+  std::vector<std::unique_ptr<Keyspace>> dbs_;
+  std::int64_t dirty_ = 0;         // changes since the last save
 
   // Replication (primary side).
   std::string replid_;

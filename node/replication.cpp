@@ -591,6 +591,18 @@ void Node::replication_start_full_sync(Client& c) {
   logf(LogLevel::notice, "Synchronization with replica {}:{} succeeded", c.peer.ip, c.replica_listening_port);
 }
 
+// Propagates a write to our replicas and the AOF, with SELECT when the db changes (as
+// replicationFeedSlaves does). The AOF is fed by the persistence layer when enabled.
+void Node::propagate(int db_index, const Argv& argv) {
+  std::string out;
+  if (repl_seldb_ != db_index) {
+    out += encode_argv({"SELECT", std::to_string(db_index)});
+    repl_seldb_ = db_index;
+  }
+  out += resp::encode_command(argv);
+  replication_feed_replicas(out);
+}
+
 void Node::replication_feed_replicas(const std::string& bytes) {
   if (!backlog_exists_) return;  // no backlog, no offset (feedReplicationBuffer)
   backlog_.append(bytes);

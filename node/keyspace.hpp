@@ -1,0 +1,108 @@
+// The keyspace: database 0 of a cluster node (and databases 0..N-1 of a standalone one), the
+// values it holds (strings, lists, hashes), expiry on the node's clock, and the per-slot key index
+// Redis keeps for CLUSTER GETKEYSINSLOT / COUNTKEYSINSLOT and for deleting the keys of a slot the
+// node lost.
+//
+// Determinism: lookups use a hash map, but nothing ever iterates it. Every ordered walk (KEYS,
+// SCAN, GETKEYSINSLOT, RDB snapshots, AOF rewrites) goes slot by slot, and within a slot in the
+// order the keys were added (Redis's slot_to_keys lists). Active expiry walks keys by expiry time,
+// not by sampling random keys as Redis does: an expired key can live at most until the next cron
+// run instead of "probably soon"; reads never return expired keys either way.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "node/types.hpp"
+
+namespace slotlab {
+
+enum class ValueType : std::uint8_t { string, list, hash };
+
+// A Redis object. Hash fields keep insertion order (as Redis's listpack encoding does for small
+// hashes), with an index for lookups.
+struct Value {
+  ValueType type = ValueType::string;
+  std::string str;                                   // string
+  std::deque<std::string> list;                      // list
+  std::vector<std::pair<std::string, std::string>> hash;  // hash, insertion order
+  std::unordered_map<std::string, std::size_t> hash_index;  // field -> position in `hash` (lookup only)
+
+  static Value make_string(std::string s) {
+    Value v;
+    v.type = ValueType::string;
+    v.str = std::move(s);
+    return v;
+  }
+  // Hash helpers keeping `hash` and `hash_index` consistent.
+  const std::string* hget(std::string_view field) const;
+  bool hset(std::string field, std::string value);  // true if the field is new
+  bool hdel(std::string_view field);
+  std::size_t approx_bytes() const;  // for memory estimates (INFO used_memory)
+};
+
+struct KeyEntry {
+  Value value;
+  Millis expire_ms = -1;  // absolute (node clock), -1: no expiry
+  // Per-slot doubly linked list, in insertion order (Redis slotToKey*).
+  KeyEntry* slot_prev = nullptr;
+  KeyEntry* slot_next = nullptr;
+  const std::string* key = nullptr;  // points at the map's key (stable: node-based map)
+  Slot slot = 0;
+};
+
+class Keyspace {
+ public:
+  Keyspace();
+  Keyspace(const Keyspace&) = delete;
+  Keyspace& operator=(const Keyspace&) = delete;
+
+  // Lookup ignoring expiry (the caller decides: a primary deletes expired keys, a replica hides them).
+  KeyEntry* find(std::string_view key);
+  const KeyEntry* find(std::string_view key) const;
+  // Inserts or replaces the value; keeps the expiry unless `keep_ttl` is false (then clears it).
+  KeyEntry& set(std::string_view key, Value value, bool keep_ttl = false);
+  // Adds an empty value of `type` if absent; returns the entry.
+  KeyEntry& get_or_create(std::string_view key, ValueType type);
+  bool erase(std::string_view key);
+  void set_expire(KeyEntry& e, Millis expire_ms);  // -1 clears
+  std::size_t size() const { return map_.size(); }
+  std::size_t expires_count() const { return expires_.size(); }
+  void clear();
+
+  // Slot index.
+  std::size_t count_in_slot(Slot slot) const { return slot_count_[slot]; }
+  // Up to `max` keys of the slot, in insertion order.
+  std::vector<std::string> keys_in_slot(Slot slot, std::size_t max) const;
+  std::size_t erase_slot(Slot slot);  // delKeysInSlot: returns how many keys went
+  // Visits every key in deterministic order (slot, then insertion). Stop by returning false.
+  template <class Fn>
+  void for_each(Fn&& fn) const {
+    for (int s = 0; s < kSlotCount; ++s)
+      for (const KeyEntry* e = slot_head_[static_cast<std::size_t>(s)]; e != nullptr; e = e->slot_next)
+        if (!fn(*e->key, *e)) return;
+  }
+  // Keys whose expiry is <= now, in expiry order (at most `max`).
+  std::vector<std::string> expired_keys(Millis now_ms, std::size_t max) const;
+
+ private:
+  void link(KeyEntry& e);
+  void unlink(KeyEntry& e);
+
+  std::unordered_map<std::string, KeyEntry> map_;  // lookup only, never iterated
+  std::array<KeyEntry*, kSlotCount> slot_head_{};
+  std::array<KeyEntry*, kSlotCount> slot_tail_{};
+  std::array<std::uint32_t, kSlotCount> slot_count_{};
+  std::set<std::pair<Millis, std::string>> expires_;  // (expire_ms, key)
+};
+
+}  // namespace slotlab
