@@ -200,4 +200,15 @@ bool FileStorage::exists(std::string_view name_view) const {
   return ::fstatat(dir_fd_, name.c_str(), &st, 0) == 0;
 }
 
+Result<void> FileStorage::make_dir(std::string_view name_view) {
+  std::string name(name_view);
+  if (::mkdirat(dir_fd_, name.c_str(), 0755) != 0) {
+    int err = errno;
+    struct stat st {};
+    if (err == EEXIST && ::fstatat(dir_fd_, name.c_str(), &st, 0) == 0 && S_ISDIR(st.st_mode)) return {};
+    return sys_error("mkdir", name, err);
+  }
+  return fsync_parent_dir(name);  // the new directory's entry is durable once we return
+}
+
 }  // namespace slotlab::daemon

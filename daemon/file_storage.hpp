@@ -45,6 +45,7 @@ class FileStorage final : public Storage {
   Result<void> rename(std::string_view from, std::string_view to) override;
   Result<void> remove(std::string_view name) override;
   bool exists(std::string_view name) const override;
+  Result<void> make_dir(std::string_view name) override;
 
  private:
   void drop_cached(const std::string& name);

@@ -97,38 +97,98 @@ void Node::clients_cron() {
 void Node::process_command(Client& c, Argv& argv, resp::Writer& w) {
   if (argv.empty()) return;
   const CommandSpec* cmd = lookup_command(argv);
+  const ConnId conn = c.conn;
+  dispatch_command(c, cmd, argv, w);
+  // The command may have freed this client (connected clients only; the primary's stream and the
+  // test console are not in clients_).
+  if (conn != kNoConn) {
+    auto it = clients_.find(conn);
+    if (it == clients_.end() || it->second.get() != &c) return;
+  }
+  // resetClient: ASKING covers the next command only, or the whole transaction it precedes. A
+  // client blocked before running its command keeps it for when the command runs.
+  if (c.asking && !c.in_multi && c.blocked == Client::BlockedOn::none &&
+      (cmd == nullptr || cmd->handler != &Node::cmd_asking))
+    c.asking = false;
+}
+
+// processCommand's checks in Redis's order, then queueing (inside MULTI) or the call.
+void Node::dispatch_command(Client& c, const CommandSpec* cmd, Argv& argv, resp::Writer& w) {
   if (cmd == nullptr) {
+    std::string err;
     if (is_container_command(argv[0]) && argv.size() >= 2) {
-      w.error(fmt::format("ERR unknown subcommand '{:.128}'. Try {} HELP.", argv[1], to_upper(argv[0])));
+      err = fmt::format("ERR unknown subcommand '{:.128}'. Try {} HELP.", argv[1], to_upper(argv[0]));
     } else {
       std::string args;
       for (std::size_t i = 1; i < argv.size() && args.size() < 128; ++i) {
         fmt::format_to(std::back_inserter(args), "'{:.{}}' ", argv[i], 128 - args.size());
       }
-      w.error(fmt::format("ERR unknown command '{:.128}', with args beginning with: {}", argv[0], args));
+      err = fmt::format("ERR unknown command '{:.128}', with args beginning with: {}", argv[0], args);
     }
+    reject_command(c, nullptr, err, w);
     return;
   }
   if ((cmd->arity > 0 && static_cast<int>(argv.size()) != cmd->arity) ||
       static_cast<int>(argv.size()) < -cmd->arity) {
-    w.error(fmt::format("ERR wrong number of arguments for '{}' command", cmd->full_name));
+    reject_command(c, cmd, fmt::format("ERR wrong number of arguments for '{}' command", cmd->full_name), w);
     return;
   }
   if (!c.authenticated && (cmd->flags & kCmdNoAuth) == 0) {
-    w.error("NOAUTH Authentication required.");
+    reject_command(c, cmd, "NOAUTH Authentication required.", w);
+    return;
+  }
+  if (c.in_multi && (cmd->flags & kCmdNoMulti) != 0) {
+    reject_command(c, cmd, "ERR Command not allowed inside a transaction", w);
+    return;
+  }
+  // While a MIGRATE is in flight every other client waits, as the whole server does in Redis.
+  if (migrate_op_ && c.conn != migrate_op_->client && !c.from_primary) {
+    c.pending = argv;
+    block_client(c, Client::BlockedOn::migrate, 0);
+    return;
+  }
+  const bool is_exec = cmd->handler == &Node::cmd_exec;
+  // Cluster redirection, except for our primary's stream and commands without keys (routing.cpp).
+  if (config_.cluster_enabled && !c.from_primary && command_is_routed(*cmd)) {
+    Route route = route_query(c, *cmd, argv);
+    if (route.node != cluster_.myself) {
+      if (is_exec) {
+        discard_transaction(c);
+      } else {
+        flag_transaction(c);
+      }
+      w.error(redirect_error(route));
+      return;
+    }
+  }
+  const bool is_write = (cmd->flags & kCmdWrite) != 0 || (is_exec && (queued_flags(c) & kCmdWrite) != 0);
+  const bool i_am_replica = cluster_.myself->is_replica();
+  // A read-only replica takes writes only from its primary (replica-read-only yes).
+  if (i_am_replica && config_.replica_read_only && !c.from_primary && is_write) {
+    reject_command(c, cmd, "READONLY You can't write against a read only replica.", w);
+    return;
+  }
+  // replica-serve-stale-data no: with the link down only "stale" commands (INFO, PING...) run.
+  if (i_am_replica && !config_.replica_serve_stale_data && !c.from_primary && !primary_link_up() &&
+      ((cmd->flags & kCmdStale) == 0 || (is_exec && queued_lacks(c, kCmdStale)))) {
+    reject_command(c, cmd, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.", w);
     return;
   }
   // Writes wait while a manual failover pauses us (pauseClients(..., CLIENT_PAUSE_WRITE)).
-  if ((cmd->flags & kCmdWrite) != 0 && !c.from_primary && clients_paused_for_failover()) {
+  if (is_write && !c.from_primary && clients_paused_for_failover()) {
     c.pending = argv;
     block_client(c, Client::BlockedOn::pause, paused_until_ms_);
     return;
   }
-  if (cmd->data_handler != nullptr) {
-    call_data_command(c, *cmd, argv, w);
-  } else {
-    (this->*(cmd->handler))(c, argv, w);
+  if (c.in_multi && !is_exec && cmd->handler != &Node::cmd_discard && cmd->handler != &Node::cmd_multi &&
+      cmd->handler != &Node::cmd_quit) {
+    // queueMultiCommand: nothing more is kept once the transaction is doomed.
+    if (!c.multi_dirty) c.multi_queue.push_back(std::move(argv));
+    w.simple("QUEUED");
+    return;
   }
+  call_command(c, *cmd, argv, w);
+  c.woff = master_repl_offset_;
 }
 
 std::string Node::execute_for_test(const Argv& argv) {

@@ -297,7 +297,10 @@ void Node::cmd_cluster(Client& c, const Argv& argv, resp::Writer& w) {
   } else if (equals_nocase(sub, "shards") && argc == 2) {
     cluster_reply_shards(w);
   } else if (equals_nocase(sub, "flushslots") && argc == 2) {
-    // (A node with keys refuses: "DB must be empty to perform CLUSTER FLUSHSLOTS." - no keys here.)
+    if (db(0).size() != 0) {
+      w.error("ERR DB must be empty to perform CLUSTER FLUSHSLOTS.");
+      return;
+    }
     del_node_slots(me);
     trace(TraceKind::slots_changed, me->name, 0, me->numslots);
     do_before_sleep(kTodoUpdateState | kTodoSaveConfig);
@@ -429,9 +432,14 @@ void Node::cmd_cluster(Client& c, const Argv& argv, resp::Writer& w) {
         w.error("ERR Target node is not a master");
         return;
       }
-      // (With keys: "Can't assign hashslot %d to a different node while I still hold keys for
-      // this hash slot." - this build holds no keys.)
-      cluster_.open_slots.set_migrating(slot, nullptr);
+      // Keys of a slot we serve must have moved before the slot can go to another node.
+      if (cluster_.slots[idx] == me && n != me && db(0).count_in_slot(static_cast<Slot>(slot)) != 0) {
+        w.error(fmt::format("ERR Can't assign hashslot {} to a different node while I still hold keys for this hash slot.",
+                            slot));
+        return;
+      }
+      // With no keys left, a migrating slot is closed by assigning it.
+      if (db(0).count_in_slot(static_cast<Slot>(slot)) == 0) cluster_.open_slots.set_migrating(slot, nullptr);
       bool slot_was_mine = cluster_.slots[idx] == me;
       del_slot(slot);
       add_slot(n, slot);
@@ -480,7 +488,7 @@ void Node::cmd_cluster(Client& c, const Argv& argv, resp::Writer& w) {
       w.error("ERR Invalid slot");
       return;
     }
-    w.integer(0);  // no keyspace in this build
+    w.integer(static_cast<std::int64_t>(db(0).count_in_slot(static_cast<Slot>(*slot))));
   } else if (equals_nocase(sub, "getkeysinslot") && argc == 4) {
     auto slot = parse_ll(argv[2]);
     auto maxkeys = parse_ll(argv[3]);
@@ -492,7 +500,9 @@ void Node::cmd_cluster(Client& c, const Argv& argv, resp::Writer& w) {
       w.error("ERR Invalid slot or number of keys");
       return;
     }
-    w.array(0);  // no keyspace in this build
+    // Insertion order within the slot, as Redis's slot_to_keys lists.
+    auto keys = db(0).keys_in_slot(static_cast<Slot>(*slot), static_cast<std::size_t>(*maxkeys));
+    w.bulk_array(keys);
   } else if (equals_nocase(sub, "forget") && argc == 3) {
     ClusterNode* n = lookup(argv[2]);
     if (n == nullptr) {
@@ -525,7 +535,7 @@ void Node::cmd_cluster(Client& c, const Argv& argv, resp::Writer& w) {
       w.error("ERR I can only replicate a master, not a replica.");
       return;
     }
-    if (me->is_primary() && me->numslots != 0) {
+    if (me->is_primary() && (me->numslots != 0 || db(0).size() != 0)) {
       w.error("ERR To set a master the node must be empty and without assigned slots.");
       return;
     }
@@ -624,8 +634,10 @@ void Node::cmd_cluster(Client& c, const Argv& argv, resp::Writer& w) {
         return;
       }
     }
-    // (A primary holding keys refuses: "CLUSTER RESET can't be called with master nodes containing
-    // keys" - this build holds no keys.)
+    if (me->is_primary() && db(c.db).size() != 0) {
+      w.error("ERR CLUSTER RESET can't be called with master nodes containing keys");
+      return;
+    }
     cluster_reset(hard);
     w.simple("OK");
   } else if (equals_nocase(sub, "links") && argc == 2) {

@@ -66,6 +66,9 @@ const std::vector<CommandSpec>& Node::command_table() {
     t.push_back(c("psync", -3, kCmdAdmin | kCmdNoMulti, &Node::cmd_psync));
     t.push_back(c("sync", 1, kCmdAdmin | kCmdNoMulti, &Node::cmd_psync));
     t.push_back(c("wait", 3, 0, &Node::cmd_wait));
+    t.push_back(c("multi", 1, kCmdLoading | kCmdStale | kCmdFast, &Node::cmd_multi));
+    t.push_back(c("exec", 1, kCmdLoading | kCmdStale, &Node::cmd_exec));
+    t.push_back(c("discard", 1, kCmdLoading | kCmdStale | kCmdFast, &Node::cmd_discard));
     t.push_back(sub(c("config", -2, 0, &Node::cmd_config),
                     {{"get", -3}, {"set", -4}, {"rewrite", 2}, {"resetstat", 2}, {"help", 2}},
                     kCmdAdmin | kCmdStale | kCmdLoading));
@@ -107,6 +110,7 @@ const std::vector<CommandSpec>& Node::command_table() {
                      {"slots", 2}},
                     kCmdStale));
     register_data_commands(t);
+    register_migration_commands(t);
     return t;
   }();
   return table;
@@ -123,28 +127,29 @@ std::vector<std::size_t> command_keys(const CommandSpec& cmd, const Argv& argv) 
   return keys;
 }
 
-void Node::call_data_command(Client& c, const CommandSpec& cmd, const Argv& argv, resp::Writer& w) {
-  std::vector<Argv> prop;
-  DataContext ctx{db(c.db), c.db, now_ms(), c, c.from_primary, cluster_.myself->is_replica(), prop, dirty_};
-  cmd.data_handler(ctx, argv, w);
-  if (prop.empty()) return;
-  // Our primary's stream is proxied to our replicas byte for byte (replication_process_stream);
-  // everything else propagates from here.
-  if (c.from_primary) return;
-  for (const Argv& p : prop) propagate(c.db, p);
-  c.woff = master_repl_offset_;
-}
-
 const CommandSpec* Node::lookup_command(const Argv& argv) const {
-  const auto& table = command_table();
-  for (const CommandSpec& c : table) {
-    if (!equals_nocase(c.name, argv[0])) continue;
-    if (c.subcommands.empty() || argv.size() < 2) return &c;
-    for (const CommandSpec& s : c.subcommands)
-      if (equals_nocase(s.name, argv[1])) return &s;
-    return nullptr;  // a container with an unknown subcommand
+  // An index by lower-case name, built once: every command goes through here, so no scan of the
+  // table and no allocation (the name is lower-cased into a stack buffer).
+  using Index = std::unordered_map<std::string, const CommandSpec*, StringHash, std::equal_to<>>;
+  static const Index index = [] {
+    Index idx;
+    for (const CommandSpec& c : command_table()) idx.emplace(c.name, &c);
+    return idx;
+  }();
+  const std::string& name = argv[0];
+  char buf[32];
+  if (name.size() > sizeof buf) return nullptr;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char ch = name[i];
+    buf[i] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
   }
-  return nullptr;
+  auto it = index.find(std::string_view(buf, name.size()));
+  if (it == index.end()) return nullptr;
+  const CommandSpec& c = *it->second;
+  if (c.subcommands.empty() || argv.size() < 2) return &c;
+  for (const CommandSpec& s : c.subcommands)
+    if (equals_nocase(s.name, argv[1])) return &s;
+  return nullptr;  // a container with an unknown subcommand
 }
 
 void Node::cmd_ping(Client&, const Argv& argv, resp::Writer& w) {
@@ -285,9 +290,9 @@ void Node::cmd_asking(Client& c, const Argv&, resp::Writer& w) {
   w.simple("OK");
 }
 
-void Node::cmd_dbsize(Client&, const Argv&, resp::Writer& w) {
-  // No keyspace in this build yet (it arrives with the data path); the dataset is empty.
-  w.integer(0);
+void Node::cmd_dbsize(Client& c, const Argv&, resp::Writer& w) {
+  // dictSize: keys that expired but were not reclaimed yet still count, as in Redis.
+  w.integer(static_cast<std::int64_t>(db(c.db).size()));
 }
 
 void Node::cmd_shutdown(Client& c, const Argv& argv, resp::Writer& w) {
@@ -689,6 +694,12 @@ std::string Node::info_text(std::string_view section) const {
   }
   if (want("keyspace")) {
     add_section("Keyspace");
+    // Only non-empty databases are listed (redis-cli --cluster create looks for "db0:").
+    for (std::size_t i = 0; i < dbs_.size(); ++i) {
+      const Keyspace& ks = *dbs_[i];
+      if (ks.size() == 0) continue;
+      fmt::format_to(std::back_inserter(out), "db{}:keys={},expires={},avg_ttl=0\r\n", i, ks.size(), ks.expires_count());
+    }
   }
   return out;
 }

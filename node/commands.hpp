@@ -23,6 +23,8 @@ enum CommandFlag : std::uint32_t {
   kCmdFast = 1u << 6,
   kCmdNoMulti = 1u << 7,
   kCmdMayReplicate = 1u << 8,
+  kCmdAsking = 1u << 9,     // served in importing slots as if the client sent ASKING (RESTORE-ASKING)
+  kCmdTouchesArbitraryKeys = 1u << 10,  // SCAN, RANDOMKEY: the DELs of keys they expire are not wrapped in MULTI
 };
 
 using CommandHandler = void (Node::*)(Client&, const Argv&, resp::Writer&);
@@ -41,6 +43,9 @@ struct CommandSpec {
   std::vector<std::size_t> (*getkeys)(const Argv& argv) = nullptr;
   std::vector<CommandSpec> subcommands;
 };
+
+// MIGRATE, DUMP, RESTORE, RESTORE-ASKING (migrate.cpp).
+void register_migration_commands(std::vector<CommandSpec>& table);
 
 // The positions in argv of the keys of a command (getKeysFromCommand).
 std::vector<std::size_t> command_keys(const CommandSpec& cmd, const Argv& argv);

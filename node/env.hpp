@@ -53,7 +53,8 @@ class Transport {
 };
 
 // A small file API over the node's own directory, with an explicit fsync so the simulator can lose
-// what was not synced when a process crashes. Names are plain file names (no directories).
+// what was not synced when a process crashes. Names are plain file names, or "<dir>/<file>" for a
+// file in a subdirectory created with make_dir (the AOF's appenddirname).
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -66,6 +67,12 @@ class Storage {
   virtual Result<void> rename(std::string_view from, std::string_view to) = 0;
   virtual Result<void> remove(std::string_view name) = 0;
   virtual bool exists(std::string_view name) const = 0;
+  // Creates the subdirectory `name` if missing (mkdir -p of one level; an existing directory is
+  // fine) and makes its entry durable. Hosts whose names are flat keys need not do anything.
+  virtual Result<void> make_dir(std::string_view name) {
+    (void)name;
+    return {};
+  }
 };
 
 // Seeded randomness. The simulator splits one generator per node from the run seed.

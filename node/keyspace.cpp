@@ -7,7 +7,7 @@
 namespace slotlab {
 
 const std::string* Value::hget(std::string_view field) const {
-  auto it = hash_index.find(std::string(field));
+  auto it = hash_index.find(field);
   return it == hash_index.end() ? nullptr : &hash[it->second].second;
 }
 
@@ -23,7 +23,7 @@ bool Value::hset(std::string field, std::string value) {
 }
 
 bool Value::hdel(std::string_view field) {
-  auto it = hash_index.find(std::string(field));
+  auto it = hash_index.find(field);
   if (it == hash_index.end()) return false;
   std::size_t pos = it->second;
   hash_index.erase(it);
@@ -49,12 +49,12 @@ std::size_t Value::approx_bytes() const {
 Keyspace::Keyspace() = default;
 
 KeyEntry* Keyspace::find(std::string_view key) {
-  auto it = map_.find(std::string(key));
+  auto it = map_.find(key);
   return it == map_.end() ? nullptr : &it->second;
 }
 
 const KeyEntry* Keyspace::find(std::string_view key) const {
-  auto it = map_.find(std::string(key));
+  auto it = map_.find(key);
   return it == map_.end() ? nullptr : &it->second;
 }
 
@@ -88,6 +88,12 @@ void Keyspace::unlink(KeyEntry& e) {
 }
 
 KeyEntry& Keyspace::set(std::string_view key, Value value, bool keep_ttl) {
+  // Look up first: overwriting an existing key must not build a std::string for it.
+  if (auto found = map_.find(key); found != map_.end()) {
+    if (!keep_ttl) set_expire(found->second, -1);
+    found->second.value = std::move(value);
+    return found->second;
+  }
   auto [it, inserted] = map_.try_emplace(std::string(key));
   KeyEntry& e = it->second;
   if (inserted) {
@@ -109,7 +115,7 @@ KeyEntry& Keyspace::get_or_create(std::string_view key, ValueType type) {
 }
 
 bool Keyspace::erase(std::string_view key) {
-  auto it = map_.find(std::string(key));
+  auto it = map_.find(key);
   if (it == map_.end()) return false;
   KeyEntry& e = it->second;
   if (e.expire_ms >= 0) expires_.erase({e.expire_ms, it->first});

@@ -10,9 +10,12 @@
 // run instead of "probably soon"; reads never return expired keys either way.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <set>
@@ -26,16 +29,104 @@
 
 namespace slotlab {
 
+// Hashing for string-keyed lookup tables that accept a std::string_view without building a
+// std::string (heterogeneous lookup): a GET must not allocate to find its key. Deliberately not
+// noexcept: libstdc++ then caches each node's hash, so a bucket walk compares cached hashes
+// instead of rehashing every key it passes (as it does for std::hash<std::string>).
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 enum class ValueType : std::uint8_t { string, list, hash };
+
+// A std::deque<std::string> that allocates nothing until it holds an element. libstdc++'s deque
+// allocates about 600 bytes as soon as it is constructed, and every Value (strings included) has a
+// list member: without this, each key would cost that much memory, and lookups would pay for the
+// scattered working set in cache and TLB misses. The interface is the subset of std::deque the
+// node uses; iterators are std::deque's (value-initialized ones while nothing is allocated).
+class LazyList {
+ public:
+  using Deque = std::deque<std::string>;
+  using value_type = std::string;
+  using size_type = std::size_t;
+  using iterator = Deque::iterator;
+  using const_iterator = Deque::const_iterator;
+
+  LazyList() = default;
+  LazyList(std::initializer_list<std::string> init) {
+    if (init.size() != 0) d_ = std::make_unique<Deque>(init);
+  }
+  LazyList(const LazyList& o) : d_(o.d_ && !o.d_->empty() ? std::make_unique<Deque>(*o.d_) : nullptr) {}
+  LazyList& operator=(const LazyList& o) {
+    if (this != &o) d_ = o.d_ && !o.d_->empty() ? std::make_unique<Deque>(*o.d_) : nullptr;
+    return *this;
+  }
+  LazyList(LazyList&&) noexcept = default;
+  LazyList& operator=(LazyList&&) noexcept = default;
+  LazyList& operator=(std::initializer_list<std::string> init) {
+    d_ = init.size() != 0 ? std::make_unique<Deque>(init) : nullptr;
+    return *this;
+  }
+
+  bool empty() const { return d_ == nullptr || d_->empty(); }
+  size_type size() const { return d_ == nullptr ? 0 : d_->size(); }
+  iterator begin() { return d_ == nullptr ? iterator{} : d_->begin(); }
+  iterator end() { return d_ == nullptr ? iterator{} : d_->end(); }
+  const_iterator begin() const { return d_ == nullptr ? const_iterator{} : d_->cbegin(); }
+  const_iterator end() const { return d_ == nullptr ? const_iterator{} : d_->cend(); }
+  std::string& front() { return d_->front(); }
+  std::string& back() { return d_->back(); }
+  const std::string& front() const { return d_->front(); }
+  const std::string& back() const { return d_->back(); }
+  std::string& operator[](size_type i) { return (*d_)[i]; }
+  const std::string& operator[](size_type i) const { return (*d_)[i]; }
+  void push_back(const std::string& v) { get().push_back(v); }
+  void push_back(std::string&& v) { get().push_back(std::move(v)); }
+  void push_front(const std::string& v) { get().push_front(v); }
+  void push_front(std::string&& v) { get().push_front(std::move(v)); }
+  template <class... Args>
+  std::string& emplace_back(Args&&... args) {
+    return get().emplace_back(std::forward<Args>(args)...);
+  }
+  void pop_front() { d_->pop_front(); }
+  void pop_back() { d_->pop_back(); }
+  iterator erase(const_iterator pos) { return d_->erase(pos); }
+  iterator erase(const_iterator first, const_iterator last) {
+    return d_ == nullptr ? iterator{} : d_->erase(first, last);
+  }
+  // `pos` must come from this list (a list with nothing allocated inserts at its only position).
+  iterator insert(const_iterator pos, std::string v) {
+    if (d_ == nullptr) {
+      get().push_back(std::move(v));
+      return d_->begin();
+    }
+    return d_->insert(pos, std::move(v));
+  }
+  void clear() { d_.reset(); }
+  friend bool operator==(const LazyList& a, const LazyList& b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+  }
+  friend bool operator==(const LazyList& a, const Deque& b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+  }
+
+ private:
+  Deque& get() {
+    if (d_ == nullptr) d_ = std::make_unique<Deque>();
+    return *d_;
+  }
+  std::unique_ptr<Deque> d_;
+};
 
 // A Redis object. Hash fields keep insertion order (as Redis's listpack encoding does for small
 // hashes), with an index for lookups.
 struct Value {
   ValueType type = ValueType::string;
   std::string str;                                   // string
-  std::deque<std::string> list;                      // list
+  LazyList list;                                     // list
   std::vector<std::pair<std::string, std::string>> hash;  // hash, insertion order
-  std::unordered_map<std::string, std::size_t> hash_index;  // field -> position in `hash` (lookup only)
+  std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> hash_index;  // field -> position in `hash` (lookup only)
 
   static Value make_string(std::string s) {
     Value v;
@@ -98,7 +189,7 @@ class Keyspace {
   void link(KeyEntry& e);
   void unlink(KeyEntry& e);
 
-  std::unordered_map<std::string, KeyEntry> map_;  // lookup only, never iterated
+  std::unordered_map<std::string, KeyEntry, StringHash, std::equal_to<>> map_;  // lookup only, never iterated
   std::array<KeyEntry*, kSlotCount> slot_head_{};
   std::array<KeyEntry*, kSlotCount> slot_tail_{};
   std::array<std::uint32_t, kSlotCount> slot_count_{};

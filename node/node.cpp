@@ -110,6 +110,8 @@ void Node::on_connected(ConnId conn) {
     link_on_connected(it->second.get());
   } else if (conn == primary_link_.conn) {
     primary_link_on_connected();
+  } else if (MigrateSocket* m = migrate_socket_for(conn)) {
+    migrate_on_connected(*m);
   }
   before_sleep();
 }
@@ -122,6 +124,8 @@ void Node::on_bytes(ConnId conn, std::string_view bytes) {
     client_on_bytes(*ct->second, bytes);
   } else if (conn == primary_link_.conn && conn != kNoConn) {
     primary_link_on_bytes(bytes);
+  } else if (MigrateSocket* m = migrate_socket_for(conn)) {
+    migrate_on_bytes(*m, bytes);
   }
   before_sleep();
 }
@@ -143,6 +147,8 @@ void Node::on_closed(ConnId conn, CloseReason reason) {
     free_client(*ct->second, /*close_conn=*/false);
   } else if (conn == primary_link_.conn && conn != kNoConn) {
     primary_link_on_closed(reason);
+  } else if (MigrateSocket* m = migrate_socket_for(conn)) {
+    migrate_on_closed(*m);
   }
   before_sleep();
 }
@@ -153,6 +159,8 @@ void Node::on_tick() {
   last_cron_ms_ = now_ms();
   // serverCron at hz 10: clusterCron every 100 ms, replicationCron every 1000 ms.
   clients_cron();
+  active_expire_cycle();  // databasesCron (primaries only)
+  migrate_cron();
   if (config_.cluster_enabled) cluster_cron();
   if (tick_count_ % 10 == 0) replication_cron();
   before_sleep();

@@ -16,10 +16,15 @@
 //   slot_config.cpp        slot ownership, configEpoch rules, UPDATE, collisions, replica migration
 //   nodes_conf.cpp         CLUSTER NODES text, nodes.conf save/load
 //   replication.cpp        primary/replica replication (PSYNC, backlog, offsets)
+//   routing.cpp            cluster redirections of client commands (MOVED, ASK, CROSSSLOT, ...)
+//   multi.cpp              MULTI/EXEC/DISCARD, rejected commands, call() and propagation
+//   expire.cpp             active expiry
+//   data_*.cpp             the data commands (free functions over a DataContext, data_commands.hpp)
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -132,6 +137,37 @@ struct PrimaryLink {
   std::string pending_stream;           // received stream bytes not yet applied
 };
 
+// A cached connection MIGRATE uses to reach a target (migrateCachedSocket).
+struct MigrateSocket {
+  Endpoint to;
+  ConnId conn = kNoConn;
+  bool connected = false;
+  bool closed = false;
+  int last_dbid = -1;
+  Millis last_use_ms = 0;
+  std::string pending_out;
+  resp::ReplyParser parser;
+  std::deque<resp::Value> replies;
+};
+
+// The MIGRATE in flight (one at a time: the node holds every other client back meanwhile).
+struct MigrateOp {
+  ConnId client = kNoConn;
+  Endpoint target;
+  std::vector<std::string> keys;       // present when MIGRATE was called
+  std::vector<std::string> sent_keys;  // RESTOREs in the batch on the wire
+  bool copy = false;
+  bool replace = false;
+  bool may_retry = true;
+  bool expect_auth = false;
+  bool expect_select = false;
+  int dbid = 0;
+  int db_index = 0;
+  Millis deadline_ms = 0;
+  Millis timeout_ms = 0;
+  std::string username, password;
+};
+
 class Node final : public Actor {
  public:
   Node(Env env, NodeConfig config);
@@ -195,6 +231,62 @@ class Node final : public Actor {
   // Appends a command to the replication stream (SELECT first when the db changes) and the AOF.
   void propagate(int db, const Argv& argv);
   Keyspace& db(int index) { return *dbs_[static_cast<std::size_t>(index)]; }
+
+  // ---- migrate.cpp ----
+  void cmd_migrate(Client& c, const Argv& argv, resp::Writer& w);
+  void migrate_send();
+  void migrate_close_socket(const std::string& name);
+  void migrate_on_connected(MigrateSocket& s);
+  void migrate_on_bytes(MigrateSocket& s, std::string_view bytes);
+  void migrate_on_closed(MigrateSocket& s);
+  void migrate_socket_error(MigrateSocket& s, bool reading);
+  void migrate_complete(MigrateSocket& s);
+  void migrate_finish(bool failed, const std::string& error);
+  void migrate_cron();
+  MigrateSocket* migrate_socket_for(ConnId conn);
+  friend void register_migration_commands(std::vector<CommandSpec>& table);
+
+  // ---- routing.cpp: cluster redirections (getNodeByQuery, clusterRedirectClient) ----
+  enum class Redirect : std::uint8_t { none, cross_slot, unstable, down_state, down_ro_state, down_unbound, moved, ask };
+  struct Route {
+    const ClusterNode* node = nullptr;  // where the command belongs (myself when it may run here)
+    int slot = 0;
+    Redirect code = Redirect::none;
+  };
+  // Whether the cluster must route this command at all: it has keys, or it is EXEC.
+  bool command_is_routed(const CommandSpec& cmd) const;
+  // getNodeByQuery for `cmd` (for EXEC: every command queued by `c`).
+  Route route_query(const Client& c, const CommandSpec& cmd, const Argv& argv) const;
+  // clusterRedirectClient: the -MOVED/-ASK/-TRYAGAIN/-CROSSSLOT/-CLUSTERDOWN reply, without its '-'.
+  std::string redirect_error(const Route& route) const;
+
+  // ---- clients.cpp (data path): processCommand's checks, routing and queueing ----
+  void dispatch_command(Client& c, const CommandSpec* cmd, Argv& argv, resp::Writer& w);
+
+  // ---- multi.cpp: MULTI/EXEC/DISCARD and the shared rejection path ----
+  void cmd_multi(Client& c, const Argv& argv, resp::Writer& w);
+  void cmd_exec(Client& c, const Argv& argv, resp::Writer& w);
+  void cmd_discard(Client& c, const Argv& argv, resp::Writer& w);
+  void discard_transaction(Client& c);
+  void flag_transaction(Client& c) {
+    if (c.in_multi) c.multi_dirty = true;
+  }
+  // rejectCommand: flags the transaction; a rejected EXEC aborts it (-EXECABORT ... because of:).
+  void reject_command(Client& c, const CommandSpec* cmd, std::string_view error, resp::Writer& w);
+  // The union of the flags of the commands `c` queued (mstate.cmd_flags), and whether one of them
+  // lacks `flag` (mstate.cmd_inv_flags).
+  std::uint32_t queued_flags(const Client& c) const;
+  bool queued_lacks(const Client& c, std::uint32_t flag) const;
+  // Runs a command that passed every check (call()).
+  void call_command(Client& c, const CommandSpec& cmd, const Argv& argv, resp::Writer& w);
+  // Sends what a command (or a transaction) propagated, wrapped in MULTI/EXEC when there is more
+  // than one command (propagatePendingCommands).
+  void propagate_pending(std::vector<std::pair<int, Argv>>& ops, bool wrap);
+
+  // ---- data path: active expiry (expire.cpp), the replica's apply loop and RDB hook (replication.cpp) ----
+  void active_expire_cycle();
+  Result<void> load_rdb_into_keyspaces(std::string_view payload);
+  void apply_primary_command(Argv& argv);
 
   // ---- blocked.cpp ----
   void block_client(Client& c, Client::BlockedOn on, Millis deadline_ms);
@@ -362,11 +454,19 @@ class Node final : public Actor {
   std::vector<Client*> replicas_;  // our replicas, in attach order (deterministic feed order)
   std::vector<Client*> blocked_;   // blocked clients, in the order they blocked
   std::vector<ConnId> unblocked_;  // ready to be served again (before sleeping)
+  std::map<std::string, std::unique_ptr<MigrateSocket>> migrate_sockets_;  // "ip:port" -> socket
+  std::unordered_map<ConnId, std::string> migrate_conns_;                  // lookup only
+  std::optional<MigrateOp> migrate_op_;
   bool get_ack_from_replicas_ = false;
 
   // The data: databases 0..databases-1 (cluster mode uses only 0).
   std::vector<std::unique_ptr<Keyspace>> dbs_;
   std::int64_t dirty_ = 0;         // changes since the last save
+  // Data path state (multi.cpp, replication.cpp, expire.cpp).
+  std::vector<std::pair<int, Argv>>* exec_propagation_ = nullptr;  // set while EXEC runs: ops gathered
+  std::unique_ptr<Client> primary_client_;  // runs our primary's stream (from_primary), one per link
+  ConnId primary_client_link_ = kNoConn;    // the primary link primary_client_ belongs to
+  std::string primary_client_reply_;        // replies to the primary's commands, discarded
 
   // Replication (primary side).
   std::string replid_;

@@ -372,13 +372,15 @@ void Node::replication_handshake_step(const resp::Value* reply) {
 
 void Node::replication_load_payload(std::string_view payload) {
   PrimaryLink& pl = primary_link_;
-  auto decoded = rdb::decode(payload);
-  if (!decoded) {
-    replication_abort(false, "Failed trying to load the MASTER synchronization DB from socket: " + decoded.error().message);
-    return;
-  }
+  // As Redis (disk-based load): the old data goes first, then the snapshot is loaded; a snapshot
+  // that fails to load leaves the replica empty until the next attempt.
   log(LogLevel::notice, "MASTER <-> REPLICA sync: Flushing old data");
   log(LogLevel::notice, "MASTER <-> REPLICA sync: Loading DB in memory");
+  auto loaded = load_rdb_into_keyspaces(payload);
+  if (!loaded) {
+    replication_abort(false, "Failed trying to load the MASTER synchronization DB from socket: " + loaded.error().message);
+    return;
+  }
   replid_ = pl.initial_replid.empty() ? replid_ : pl.initial_replid;
   master_repl_offset_ = pl.initial_offset < 0 ? 0 : pl.initial_offset;
   replid2_ = std::string(40, '0');
@@ -425,8 +427,7 @@ void Node::replication_process_stream() {
     } else if (equals_nocase(argv[0], "ping")) {
       // keep-alive: nothing to apply
     } else {
-      logf(LogLevel::warning, "Replication stream command '{}' cannot be applied by this build (no keyspace yet)",
-           argv[0]);
+      apply_primary_command(argv);
     }
     pl.reploff += static_cast<std::int64_t>(used);
   }
@@ -438,6 +439,45 @@ void Node::replication_process_stream() {
   }
   SLOTLAB_ASSERT_MSG(!backlog_exists_ || master_repl_offset_ == pl.reploff || pl.state != PrimaryLink::State::connected,
                      fmt::format("replica offsets diverged: stream {} backlog {}", pl.reploff, master_repl_offset_));
+}
+
+// Flushes every database, then loads the snapshot. Loading keys is rdb.cpp's job (the hook for
+// it is here); until it is, only a snapshot without keys is accepted.
+Result<void> Node::load_rdb_into_keyspaces(std::string_view payload) {
+  for (auto& ks : dbs_) ks->clear();
+  auto decoded = rdb::decode(payload);
+  if (!decoded) return decoded.error();
+  return {};
+}
+
+// Runs one command of our primary's stream through the normal dispatch, as Redis's master client:
+// no routing, no READONLY refusal, never paused, nothing propagated from here (the stream itself is
+// proxied to our replicas), replies discarded. The client lives as long as the link, so that a
+// MULTI ... EXEC split across reads is applied as one transaction; a new link starts afresh (a
+// transaction cut by a broken link is discarded, as replicationCacheMaster does).
+void Node::apply_primary_command(Argv& argv) {
+  if (primary_client_ == nullptr || primary_client_link_ != primary_link_.conn) {
+    primary_client_ = std::make_unique<Client>(resp::Limits{});
+    primary_client_->id = 0;
+    primary_client_->authenticated = true;
+    primary_client_->from_primary = true;
+    primary_client_link_ = primary_link_.conn;
+  }
+  Client& pc = *primary_client_;
+  if (primary_link_.stream_db < 0 || static_cast<std::size_t>(primary_link_.stream_db) >= dbs_.size()) {
+    logf(LogLevel::warning, "Replication stream selects db {}, which does not exist: '{}' not applied",
+         primary_link_.stream_db, argv[0]);
+    return;
+  }
+  pc.db = primary_link_.stream_db;
+  primary_client_reply_.clear();
+  resp::Writer w(primary_client_reply_);
+  process_command(pc, argv, w);
+  if (!primary_client_reply_.empty() && primary_client_reply_[0] == '-') {
+    // Redis logs this too: the primary sent something we could not apply.
+    logf(LogLevel::warning, "== CRITICAL == This replica is sending an error to its master: '{}' after processing the command '{}'",
+         std::string_view(primary_client_reply_).substr(1, primary_client_reply_.size() - 3), argv[0]);
+  }
 }
 
 void Node::replication_send_ack() {

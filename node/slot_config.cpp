@@ -268,6 +268,8 @@ void Node::update_slots_config_with(ClusterNode* sender, std::uint64_t sender_co
   int sender_slots = 0;
   int migrated_our_slots = 0;
   int my_slots_before = me->numslots;
+  // Slots we lose while still holding keys in them (dirty_slots).
+  std::vector<int> dirty_slots;
 
   for (int j = 0; j < kSlotCount; ++j) {
     auto s = static_cast<size_t>(j);
@@ -280,6 +282,7 @@ void Node::update_slots_config_with(ClusterNode* sender, std::uint64_t sender_co
       // A slot we are importing changes only by hand (redis-cli closes it).
       if (cluster_.open_slots.importing(j) != nullptr) continue;
       if (is_slot_unclaimed(j) || cluster_.slots[s]->config_epoch.v < sender_config_epoch) {
+        if (cluster_.slots[s] == me && db(0).count_in_slot(static_cast<Slot>(j)) != 0) dirty_slots.push_back(j);
         if (cluster_.slots[s] == curprimary && curprimary != nullptr) {
           newprimary = sender;
           ++migrated_our_slots;
@@ -309,9 +312,15 @@ void Node::update_slots_config_with(ClusterNode* sender, std::uint64_t sender_co
          me->primary->primary->name.view());
     set_my_primary(me->primary->primary);
     do_before_sleep(kTodoSaveConfig | kTodoUpdateState | kTodoFsyncConfig);
+  } else if (!dirty_slots.empty()) {
+    // Still a primary, but some slots we held keys in now belong to another node: drop those keys
+    // so that our keys always match our slots (delKeysInSlot). As in Redis 7.0 the deletions are
+    // not propagated. A node that became a replica instead loses everything at its full sync.
+    for (int j : dirty_slots) {
+      std::size_t n = db(0).erase_slot(static_cast<Slot>(j));
+      logf(LogLevel::notice, "Deleted {} keys of hash slot {}, now served by {}", n, j, sender->name.view());
+    }
   }
-  // Keys in slots we lost while staying a primary are deleted by the keyspace (data path issue);
-  // in this build a node holds no keys, so there is nothing to delete.
 }
 
 void Node::send_update(ClusterLink* link, ClusterNode* node) {
@@ -387,6 +396,8 @@ void Node::cluster_reset(bool hard) {
     set_node_as_primary(me);
     replication_unset_primary();
     trace(TraceKind::role_changed, NodeId{});
+    // A replica's data was its primary's: it goes with the role (emptyData).
+    for (auto& ks : dbs_) ks->clear();
   }
   close_all_slots();
   reset_manual_failover();
