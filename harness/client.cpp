@@ -15,7 +15,7 @@ void ClientMux::on_bytes(ConnId conn, std::string_view bytes) {
 
 void ClientMux::on_closed(ConnId conn, CloseReason reason) {
   if (auto it = conns_.find(conn); it != conns_.end()) {
-    RespConnection* c = it->second;
+    MuxListener* c = it->second;
     conns_.erase(it);
     c->on_closed(reason);
   }
@@ -115,7 +115,10 @@ Result<void> RespConnection::ensure_connected(Millis timeout_ms) {
   return {};
 }
 
-void RespConnection::send(const Argv& argv) { send_raw(resp::encode_command(argv)); }
+void RespConnection::send(const Argv& argv) {
+  if (observer_) observer_(to_, argv);
+  send_raw(resp::encode_command(argv));
+}
 
 void RespConnection::send_raw(std::string bytes) {
   if (closed_) open();
@@ -159,7 +162,10 @@ Result<std::vector<resp::Value>> RespConnection::pipeline(const std::vector<Argv
     if (auto r = ensure_connected(timeout_ms); !r) return r.error();
   }
   std::string out;
-  for (const auto& c : cmds) out += resp::encode_command(c);
+  for (const auto& c : cmds) {
+    if (observer_) observer_(to_, c);
+    out += resp::encode_command(c);
+  }
   send_raw(std::move(out));
   std::vector<resp::Value> replies;
   replies.reserve(cmds.size());
@@ -173,8 +179,16 @@ Result<std::vector<resp::Value>> RespConnection::pipeline(const std::vector<Argv
 
 RespConnection& ClientPool::get(const Endpoint& e) {
   auto& slot = conns_[e.str()];
-  if (!slot) slot = std::make_unique<RespConnection>(driver_, e, password_);
+  if (!slot) {
+    slot = std::make_unique<RespConnection>(driver_, e, password_);
+    slot->set_observer(observer_);
+  }
   return *slot;
+}
+
+void ClientPool::set_observer(CommandObserver observer) {
+  observer_ = std::move(observer);
+  for (auto& [addr, conn] : conns_) conn->set_observer(observer_);
 }
 
 }  // namespace slotlab::harness

@@ -25,6 +25,19 @@ using Argv = std::vector<std::string>;
 
 class RespConnection;
 
+// Sees every command a connection sends, before it goes out (tests compare the sequence with what
+// redis-cli sends; reports may list it). The AUTH a connection sends on connect is not reported.
+using CommandObserver = std::function<void(const Endpoint& to, const Argv& argv)>;
+
+// Anything that owns a connection of the harness host and wants its events.
+class MuxListener {
+ public:
+  virtual ~MuxListener() = default;
+  virtual void on_connected() = 0;
+  virtual void on_bytes(std::string_view bytes) = 0;
+  virtual void on_closed(CloseReason reason) = 0;
+};
+
 // Routes transport events of the harness's own host to its connections. In the simulator it is
 // the Actor of a client host; in the real world the epoll host delivers to it the same way.
 class ClientMux final : public Actor {
@@ -37,12 +50,12 @@ class ClientMux final : public Actor {
   void on_tick() override {}
 
   Transport& transport() { return transport_; }
-  void attach(ConnId conn, RespConnection* c) { conns_[conn] = c; }
+  void attach(ConnId conn, MuxListener* c) { conns_[conn] = c; }
   void detach(ConnId conn) { conns_.erase(conn); }
 
  private:
   Transport& transport_;
-  std::map<ConnId, RespConnection*> conns_;
+  std::map<ConnId, MuxListener*> conns_;
 };
 
 // What a world offers the harness: its clock, a way to let time pass, and the client host.
@@ -58,11 +71,14 @@ class Driver {
     run_until([] { return false; }, until);
   }
   virtual ClientMux& mux() = 0;
+  // Runs fn at world time at_ms, from the top level of the world's loop (never inside another
+  // callback), so workloads can pace themselves while steps run.
+  virtual void schedule(Millis at_ms, std::function<void()> fn) = 0;
 };
 
 // One client connection. Replies come back in order; pipelining is sending several commands
 // before reading.
-class RespConnection {
+class RespConnection final : public MuxListener {
  public:
   RespConnection(Driver& driver, Endpoint to, std::string password = {});
   ~RespConnection();
@@ -84,11 +100,12 @@ class RespConnection {
   // Sends all, then reads all replies (one per command, errors included as values).
   Result<std::vector<resp::Value>> pipeline(const std::vector<Argv>& cmds, Millis timeout_ms = 10000);
   void close();
+  void set_observer(CommandObserver observer) { observer_ = std::move(observer); }
 
   // Called by ClientMux.
-  void on_connected();
-  void on_bytes(std::string_view bytes);
-  void on_closed(CloseReason reason);
+  void on_connected() override;
+  void on_bytes(std::string_view bytes) override;
+  void on_closed(CloseReason reason) override;
 
  private:
   void open();
@@ -105,6 +122,7 @@ class RespConnection {
   std::string pending_out_;
   bool auth_pending_ = false;
   std::string auth_error_;
+  CommandObserver observer_;
 };
 
 // A pool of connections keyed by endpoint, so that operations reuse one connection per node.
@@ -116,6 +134,9 @@ class ClientPool {
     return get(e).call(argv, timeout_ms);
   }
   void drop(const Endpoint& e) { conns_.erase(e.str()); }
+  // Reports every command sent through the pool's connections (existing and future); an empty
+  // function turns the reporting off.
+  void set_observer(CommandObserver observer);
   Driver& driver() { return driver_; }
   const std::string& password() const { return password_; }
 
@@ -123,6 +144,7 @@ class ClientPool {
   Driver& driver_;
   std::string password_;
   std::map<std::string, std::unique_ptr<RespConnection>> conns_;
+  CommandObserver observer_;
 };
 
 // Formats a reply the way redis-cli prints it on one line (for error messages and reports).

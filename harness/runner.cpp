@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "harness/admin.hpp"
+#include "harness/admin_steps.hpp"
 #include "node/strings.hpp"
 
 namespace slotlab::harness {
@@ -25,10 +26,12 @@ class Run {
 
  private:
   Millis rel_now() const { return world_.now_ms() - world_.start_time_ms(); }
+  // The running nodes of the cluster: create's, plus add-node's, minus del-node's (spares not
+  // added yet and removed nodes know no cluster). Before create: every running node.
   std::vector<Endpoint> running_endpoints() const {
     std::vector<Endpoint> out;
     for (const auto& n : world_.node_names())
-      if (world_.running(n)) out.push_back(world_.endpoint(n));
+      if (world_.running(n) && (members_.empty() || members_.count(n) != 0)) out.push_back(world_.endpoint(n));
     return out;
   }
   std::vector<NodeObservation> observe_running(bool with_replication = true) {
@@ -64,6 +67,7 @@ class Run {
   };
   std::vector<CrashInfo> crashes_;
   std::map<std::string, std::vector<std::pair<int, int>>> slots_at_crash_;
+  std::set<std::string> members_;  // nodes in the cluster: create's, then add-node / del-node
 };
 
 Result<std::string> Run::resolve(const std::string& selector) {
@@ -229,7 +233,12 @@ Result<void> Run::do_step(const Step& st, StepOutcome& out) {
     auto plan = create_cluster(ctx, eps, sc_.topology.replicas);
     if (!plan) return make_error(plan.error().code, fmt::format("{}: create failed: {}", st.path, plan.error().message));
     out.detail = fmt::format("{} primaries, {} replicas", plan->primaries.size(), plan->replicas.size());
+    for (int i = 0; i < n; ++i) members_.insert(world_.node_names()[static_cast<std::size_t>(i)]);
     return {};
+  }
+  if (is_admin_action(st.action)) {
+    AdminStepEnv env{world_, pool_, opt_.command_timeout_ms, [this](const std::string& s) { return resolve(s); }, members_};
+    return run_admin_step(st, node, env, out);
   }
   if (st.action == "wait-until") return wait_until(st, node, out);
   if (st.action == "sleep") {
@@ -325,6 +334,7 @@ void Run::build_failovers(RunResult& r) {
         bool all = true;
         for (const auto& n : world_.node_names()) {
           if (n == c.node) continue;  // the crashed node is down (or restarting)
+          if (!members_.empty() && members_.count(n) == 0) continue;  // not in the cluster (a spare)
           auto it = state_ok.find(n);
           if (it == state_ok.end() || !it->second) all = false;
         }

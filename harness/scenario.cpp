@@ -20,8 +20,18 @@ Error bad(const std::string& path, const std::string& what) {
   return make_error(Errc::invalid_argument, fmt::format("{}: {}", path, what));
 }
 
+const std::set<std::string>& admin_actions() {
+  static const std::set<std::string> a = {"cluster-check", "cluster-info", "fix",  "reshard",    "rebalance",
+                                          "add-node",      "del-node",     "call", "set-timeout"};
+  return a;
+}
+
 const std::set<std::string>& known_actions() {
-  static const std::set<std::string> a = {"create", "wait-until", "crash", "kill", "restart", "sleep", "check"};
+  static const std::set<std::string> a = [] {
+    std::set<std::string> all = {"create", "wait-until", "crash", "kill", "restart", "sleep", "check"};
+    all.insert(admin_actions().begin(), admin_actions().end());
+    return all;
+  }();
   return a;
 }
 
@@ -63,6 +73,155 @@ Result<void> check_keys(const json& obj, const std::string& path, const std::set
   return {};
 }
 
+Result<bool> get_bool(const json& obj, const std::string& key, const std::string& path) {
+  if (!obj.contains(key)) return false;
+  if (!obj[key].is_boolean()) return bad(path + "." + key, fmt::format("expected true or false, got {}", obj[key].type_name()));
+  return obj[key].get<bool>();
+}
+
+bool valid_selector(const std::string& s);
+
+// A node selector in an admin step's field: well formed, and an nN that exists.
+Result<void> check_selector(const std::string& path, const std::string& sel, int total) {
+  if (!valid_selector(sel)) {
+    return bad(path, fmt::format("bad node selector '{}' (expected nN, primary-of-slot:S or @last)", sel));
+  }
+  if (sel[0] == 'n') {
+    int idx = std::stoi(sel.substr(1));
+    if (idx < 1 || idx > total) return bad(path, fmt::format("node {} does not exist (n1..n{})", sel, total));
+  }
+  return {};
+}
+
+// The fields of an admin step (scenarios/README.md, "Cluster administration").
+Result<void> parse_admin_step(const json& js, const std::string& path, Step& st, int total) {
+  AdminArgs& a = st.admin;
+  const std::string& act = st.action;
+  std::set<std::string> allowed = {"do", "label", "via"};
+  bool moves = act == "reshard" || act == "rebalance" || act == "fix";
+  if (moves) allowed.insert({"pipeline", "timeout_ms", "replace"});
+  if (act == "cluster-check" || act == "fix") allowed.insert("search-multiple-owners");
+  if (act == "fix") allowed.insert("fix-with-unreachable-masters");
+  if (act == "reshard") allowed.insert({"from", "to", "slots"});
+  if (act == "rebalance") allowed.insert({"weights", "use-empty-masters", "threshold", "simulate"});
+  if (act == "add-node") allowed.insert({"node", "replica-of"});
+  if (act == "del-node") allowed.insert("node");
+  if (act == "call") allowed.insert({"args", "only"});
+  if (act == "set-timeout") allowed.insert("ms");
+  if (auto r = check_keys(js, path, allowed); !r) return r.error();
+
+  auto via = get_string(js, "via", path, false);
+  if (!via) return via.error();
+  a.via = *via;
+  if (!a.via.empty()) {
+    if (auto r = check_selector(path + ".via", a.via, total); !r) return r.error();
+  }
+  if (moves) {
+    auto pipeline = get_int(js, "pipeline", path, 1, 1'000'000, 10);
+    if (!pipeline) return pipeline.error();
+    a.pipeline = *pipeline;
+    auto timeout = get_int(js, "timeout_ms", path, 1, 86'400'000, 60000);
+    if (!timeout) return timeout.error();
+    a.timeout_ms = *timeout;
+    auto replace = get_bool(js, "replace", path);
+    if (!replace) return replace.error();
+    a.replace = *replace;
+  }
+  if (allowed.count("search-multiple-owners") != 0) {
+    auto b = get_bool(js, "search-multiple-owners", path);
+    if (!b) return b.error();
+    a.search_multiple_owners = *b;
+  }
+  if (act == "fix") {
+    auto b = get_bool(js, "fix-with-unreachable-masters", path);
+    if (!b) return b.error();
+    a.fix_with_unreachable_masters = *b;
+  }
+  if (act == "reshard") {
+    if (!js.contains("from")) return bad(path + ".from", "missing (expected a node selector, \"all\" or an array of node selectors)");
+    const json& from = js["from"];
+    std::vector<std::pair<std::string, json>> items;
+    if (from.is_string()) {
+      items.emplace_back(path + ".from", from);
+    } else if (from.is_array() && !from.empty()) {
+      for (std::size_t k = 0; k < from.size(); ++k) items.emplace_back(fmt::format("{}.from[{}]", path, k), from[k]);
+    } else {
+      return bad(path + ".from", "expected a node selector, \"all\" or a non-empty array of node selectors");
+    }
+    for (const auto& [ipath, item] : items) {
+      if (!item.is_string()) return bad(ipath, fmt::format("expected a node selector, got {}", item.type_name()));
+      std::string sel = item.get<std::string>();
+      if (sel != "all") {
+        if (auto r = check_selector(ipath, sel, total); !r) return r.error();
+      }
+      a.from.push_back(sel);
+    }
+    auto to = get_string(js, "to", path, true);
+    if (!to) return to.error();
+    if (auto r = check_selector(path + ".to", *to, total); !r) return r.error();
+    a.to = *to;
+    auto slots = get_int(js, "slots", path, 1, 16384, std::nullopt);
+    if (!slots) return slots.error();
+    a.slots = *slots;
+  }
+  if (act == "rebalance") {
+    if (js.contains("weights")) {
+      const json& w = js["weights"];
+      if (!w.is_object()) return bad(path + ".weights", "expected an object of node selector: weight");
+      for (auto it = w.begin(); it != w.end(); ++it) {
+        std::string wpath = path + ".weights." + it.key();
+        if (auto r = check_selector(wpath, it.key(), total); !r) return r.error();
+        if (!it.value().is_number() || it.value().get<double>() < 0) return bad(wpath, "expected a number >= 0");
+        a.weights.emplace_back(it.key(), it.value().get<double>());
+      }
+    }
+    for (auto [key, field] : {std::pair<const char*, bool*>{"use-empty-masters", &a.use_empty_masters},
+                              std::pair<const char*, bool*>{"simulate", &a.simulate}}) {
+      auto b = get_bool(js, key, path);
+      if (!b) return b.error();
+      *field = *b;
+    }
+    if (js.contains("threshold")) {
+      if (!js["threshold"].is_number() || js["threshold"].get<double>() < 0)
+        return bad(path + ".threshold", "expected a number >= 0 (percent)");
+      a.threshold = js["threshold"].get<double>();
+    }
+  }
+  if (act == "add-node" || act == "del-node") {
+    auto node = get_string(js, "node", path, true);
+    if (!node) return node.error();
+    st.node = *node;  // checked with the other steps' node selectors
+  }
+  if (act == "add-node") {
+    auto of = get_string(js, "replica-of", path, false);
+    if (!of) return of.error();
+    a.replica_of = *of;
+    if (!a.replica_of.empty() && a.replica_of != "any") {
+      if (auto r = check_selector(path + ".replica-of", a.replica_of, total); !r) return r.error();
+    }
+  }
+  if (act == "call") {
+    if (!js.contains("args") || !js["args"].is_array() || js["args"].empty())
+      return bad(path + ".args", "missing or not a non-empty array of strings (the command and its arguments)");
+    for (std::size_t k = 0; k < js["args"].size(); ++k) {
+      const json& arg = js["args"][k];
+      if (!arg.is_string()) return bad(fmt::format("{}.args[{}]", path, k), fmt::format("expected a string, got {}", arg.type_name()));
+      a.args.push_back(arg.get<std::string>());
+    }
+    auto only = get_string(js, "only", path, false);
+    if (!only) return only.error();
+    if (!only->empty() && *only != "primaries" && *only != "replicas")
+      return bad(path + ".only", fmt::format("expected \"primaries\" or \"replicas\", got '{}'", *only));
+    a.only = *only;
+  }
+  if (act == "set-timeout") {
+    auto ms = get_int(js, "ms", path, 100, 86'400'000, std::nullopt);
+    if (!ms) return ms.error();
+    a.ms = *ms;
+  }
+  return {};
+}
+
 bool valid_selector(const std::string& s) {
   if (s == "@last") return true;
   if (s.size() >= 2 && s[0] == 'n' && std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; }))
@@ -75,6 +234,8 @@ bool valid_selector(const std::string& s) {
   return false;
 }
 }  // namespace
+
+bool is_admin_action(const std::string& action) { return admin_actions().count(action) != 0; }
 
 const std::vector<std::string>& known_conditions() {
   static const std::vector<std::string> c = {"healthy", "replicas-in-sync", "failed-over", "is-replica"};
@@ -191,6 +352,9 @@ Result<Scenario> parse_scenario(const json& doc) {
         }
         st.checks.push_back(c.get<std::string>());
       }
+    } else if (is_admin_action(st.action)) {
+      int total = s.topology.primaries * (1 + s.topology.replicas) + s.topology.spares;
+      if (auto r = parse_admin_step(js, path, st, total); !r) return r.error();
     }
     if (!st.node.empty() && !valid_selector(st.node)) {
       return bad(path + ".node", fmt::format("bad node selector '{}' (expected nN, primary-of-slot:S or @last)", st.node));

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,8 +23,31 @@ struct Topology {
   std::map<std::string, std::string> config;     // redis.conf directives for every node
 };
 
+// The fields of the admin steps (redis-cli --cluster operations; see scenarios/README.md). Node
+// selectors are kept as written and resolved to node ids when the step runs.
+struct AdminArgs {
+  std::string via;                       // entry node (redis-cli's host:port argument); empty: default
+  std::vector<std::string> from;         // reshard: selectors, or {"all"}
+  std::string to;                        // reshard
+  std::int64_t slots = 0;                // reshard
+  std::string replica_of;                // add-node: selector, "any", or empty (a primary)
+  std::vector<std::string> args;         // call
+  std::string only;                      // call: "", "primaries" or "replicas"
+  std::int64_t ms = 0;                   // set-timeout
+  std::vector<std::pair<std::string, double>> weights;  // rebalance: selector -> weight
+  bool use_empty_masters = false;        // rebalance
+  double threshold = 2.0;                // rebalance, percent
+  bool simulate = false;                 // rebalance
+  bool search_multiple_owners = false;   // cluster-check, fix
+  bool fix_with_unreachable_masters = false;  // fix
+  std::int64_t pipeline = 10;            // reshard, rebalance, fix
+  std::int64_t timeout_ms = 60000;       // reshard, rebalance, fix: MIGRATE timeout
+  bool replace = false;                  // reshard, rebalance, fix
+};
+
 struct Step {
-  std::string action;                    // create | wait-until | crash | kill | restart | sleep | check
+  std::string action;                    // create | wait-until | crash | kill | restart | sleep | check,
+                                         // or an admin step (is_admin_action)
   std::string node;                      // selector (crash, kill, restart, wait-until conditions on a node)
   std::string condition;                 // wait-until
   std::int64_t timeout_ms = 0;           // wait-until
@@ -32,6 +56,7 @@ struct Step {
   std::string how;                       // crash: debug-segfault (default)
   std::string label;
   std::string path;                      // JSON path of this step, for messages
+  AdminArgs admin;                       // admin steps
 };
 
 struct Scenario {
@@ -47,5 +72,7 @@ Result<Scenario> parse_scenario(const nlohmann::json& doc);
 Result<Scenario> load_scenario_file(const std::string& path);
 
 const std::vector<std::string>& known_conditions();
+// cluster-check, cluster-info, fix, reshard, rebalance, add-node, del-node, call, set-timeout.
+bool is_admin_action(const std::string& action);
 
 }  // namespace slotlab::harness

@@ -28,6 +28,7 @@ class SimWorld final : public World {
   Millis now_ms() const override { return sim_.now_us() / 1000; }
   bool run_until(const std::function<bool()>& pred, Millis deadline_ms) override;
   ClientMux& mux() override;
+  void schedule(Millis at_ms, std::function<void()> fn) override { sim_.schedule(at_ms * 1000, std::move(fn)); }
 
   // World
   std::string kind() const override { return "sim"; }
