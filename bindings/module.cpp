@@ -167,24 +167,36 @@ class PyCluster {
   }
   ClusterCore& core() {
     if (!core_) raise(g_exc.state, "the cluster is closed");
+    // The world is single-threaded: while one Python thread lets it run (GIL released), others
+    // get an error instead of a data race.
+    if (busy_) raise(g_exc.state, "the cluster is in use by another thread (or by the signal handler's caller)");
     return *core_;
+  }
+  // Runs f(core) with the GIL released and the cluster marked busy.
+  template <class F>
+  auto released(F&& f) {
+    ClusterCore& c = core();
+    busy_ = true;
+    struct Clear {
+      bool& b;
+      ~Clear() { b = false; }  // runs after the GIL is re-taken (declared before nogil)
+    } clear{busy_};
+    py::gil_scoped_release nogil;
+    return f(c);
   }
   void close();
   void attach(PyClient* c) { clients_.push_back(c); }
   void detach(PyClient* c) { clients_.erase(std::remove(clients_.begin(), clients_.end(), c), clients_.end()); }
   bool closed() const { return !core_; }
 
-  template <class F>
-  auto released(F&& f) {
-    ClusterCore& c = core();
-    py::gil_scoped_release nogil;
-    return f(c);
+  ~PyCluster() {
+    busy_ = false;  // destruction happens with the GIL held, never while the world runs
+    close();
   }
-
-  ~PyCluster() { close(); }
 
  private:
   std::unique_ptr<ClusterCore> core_;
+  bool busy_ = false;  // only touched with the GIL held
   std::vector<PyClient*> clients_;  // their cores die before ours
 };
 
@@ -206,13 +218,9 @@ class PyClient {
     Argv argv = to_argv(args);
     if (argv.empty()) raise(g_exc.argument, "execute needs at least the command name");
     if (key_index >= argv.size()) raise(g_exc.argument, fmt::format("key_index {} is past the arguments", key_index));
-    cluster_.core();  // raises if the cluster was closed
+    cluster_.core();  // raises if the cluster was closed or is busy
     if (!core_) raise(g_exc.state, "the client's cluster is closed");
-    ClientReply r;
-    {
-      py::gil_scoped_release nogil;
-      r = core_->execute(argv, key_index, timeout_ms);
-    }
+    ClientReply r = cluster_.released([&](ClusterCore&) { return core_->execute(argv, key_index, timeout_ms); });
     const char* kind = r.kind == ClientReply::Kind::ok ? "ok" : r.kind == ClientReply::Kind::failed ? "failed" : "unknown";
     py::object value = r.kind == ClientReply::Kind::ok ? to_python(r.reply, raw) : py::none();
     std::string error = r.kind == ClientReply::Kind::failed && r.reply.is_error() ? r.reply.str : r.error;
@@ -226,6 +234,7 @@ class PyClient {
 
 void PyCluster::close() {
   if (!core_) return;
+  core();  // refuses while another thread runs the world
   for (PyClient* c : clients_) c->drop();
   clients_.clear();
   py::gil_scoped_release nogil;

@@ -496,3 +496,76 @@ def test_closed_cluster_and_its_client_refuse_politely():
     with pytest.raises(slotlab.StateError, match="closed"):
         client.get("a")
     assert "closed" in repr(c)
+
+
+def test_client_follows_ask_during_a_migration():
+    c = slotlab.Cluster(seed=18)
+    client = c.client()
+    src, dst = c.primaries()[0], c.primaries()[1]
+    key = key_on(c, src, "mig")
+    slot = c.command(src, "CLUSTER", "KEYSLOT", key)
+    assert client.set(key, "moving") == "OK" and client.last_served_by == src.name
+    # redis-cli's slot move, stopped half way: the key is already on dst, the slot still on src
+    assert c.command(dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", src.id) == "OK"
+    assert c.command(src, "CLUSTER", "SETSLOT", slot, "MIGRATING", dst.id) == "OK"
+    host, port = dst.address.split(":")
+    assert c.command(src, "MIGRATE", host, port, key, 0, 5000) == "OK"
+    with pytest.raises(slotlab.CommandError, match="^ASK "):
+        c.command(src, "GET", key)
+    assert client.get(key) == "moving"
+    assert client.last_served_by == dst.name and client.last_redirects == 1
+    # a new key of the slot (same hash) does not exist on src: ASK sends its SET to dst too
+    fresh = "{" + key + "}new"
+    assert c.command(src, "CLUSTER", "KEYSLOT", fresh) == slot
+    assert client.set(fresh, "x") == "OK"
+    assert client.last_served_by == dst.name and client.last_redirects == 1
+
+
+def test_busy_cluster_refuses_other_threads():
+    c = slotlab.Cluster(seed=19)
+    errors = []
+
+    def runner():
+        try:
+            c.run_for(3_000_000)   # ~50 simulated minutes: long enough to be caught running
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    t = threading.Thread(target=runner)
+    t.start()
+    time.sleep(0.05)
+    busy = None
+    try:
+        c.nodes
+    except slotlab.StateError as e:
+        busy = e
+    t.join()
+    assert not errors
+    assert busy is not None and "in use by another thread" in str(busy)
+    assert c.now_ms >= 3_000_000   # and usable again afterwards
+    assert c.healthy()
+
+
+def test_ctrl_c_interrupts_run_for(tmp_path):
+    import os
+    import subprocess
+    import sys
+    script = tmp_path / "spin.py"
+    script.write_text("import slotlab, sys\n"
+                      "c = slotlab.Cluster(seed=1)\n"
+                      "print('running', flush=True)\n"
+                      "try:\n"
+                      "    c.run_for(10**12)\n"
+                      "except KeyboardInterrupt:\n"
+                      "    print('interrupted at', c.now_ms, flush=True)\n"
+                      "    sys.exit(3)\n")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(slotlab.__file__)))
+    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    assert p.stdout.readline().strip() == "running"
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=10)
+    assert p.returncode == 3, out
+    assert out.startswith("interrupted at ")
+    assert int(out.split()[-1]) > 0

@@ -109,3 +109,16 @@ def test_signal_interrupts_a_scenario():
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
     assert slotlab.run_scenario(OK)["passed"]
+
+
+def test_scenario_in_the_real_world_with_redis_server():
+    import os
+    if not os.access("/usr/bin/redis-server", os.X_OK):
+        pytest.skip("redis-server not installed")
+    doc = {"name": "real", "topology": {"primaries": 3, "replicas": 0, "config": {"cluster-node-timeout": 1000}},
+           "steps": [{"do": "create"}, {"do": "wait-until", "condition": "healthy", "timeout_ms": 30000},
+                     {"do": "cluster-check"}],
+           "final_checks": ["slot-coverage", "agreement"]}
+    r = slotlab.run_scenario(doc, world="redis-server")
+    assert r["world"] == "real" and r["passed"], r["failure"]
+    assert r["trace_hash"] is None
