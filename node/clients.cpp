@@ -38,6 +38,8 @@ void Node::free_client(Client& c, bool close_conn) {
 
 void Node::flush_client(Client& c) {
   if (!c.reply.empty()) {
+    // Nothing is acknowledged before the AOF has it (Redis's beforeSleep order).
+    if (!aof_flush_before_reply()) return;
     env_.transport.send(c.conn, std::move(c.reply));
     c.reply.clear();
   }
@@ -163,6 +165,13 @@ void Node::dispatch_command(Client& c, const CommandSpec* cmd, Argv& argv, resp:
   }
   const bool is_write = (cmd->flags & kCmdWrite) != 0 || (is_exec && (queued_flags(c) & kCmdWrite) != 0);
   const bool i_am_replica = cluster_.myself->is_replica();
+  // After a failed save or AOF write, writes (and PING) are refused until the disk works again.
+  if ((is_write || cmd->handler == &Node::cmd_ping) && !c.from_primary) {
+    if (std::string misconf = disk_error_denying_writes(); !misconf.empty()) {
+      reject_command(c, cmd, misconf, w);
+      return;
+    }
+  }
   // A read-only replica takes writes only from its primary (replica-read-only yes).
   if (i_am_replica && config_.replica_read_only && !c.from_primary && is_write) {
     reject_command(c, cmd, "READONLY You can't write against a read only replica.", w);

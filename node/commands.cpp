@@ -111,6 +111,7 @@ const std::vector<CommandSpec>& Node::command_table() {
                     kCmdStale));
     register_data_commands(t);
     register_migration_commands(t);
+    register_persistence_commands(t);
     return t;
   }();
   return table;
@@ -308,7 +309,21 @@ void Node::cmd_shutdown(Client& c, const Argv& argv, resp::Writer& w) {
     w.error("ERR No shutdown in progress.");
     return;
   }
+  bool save = false, nosave = false, force = false;
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    save = save || equals_nocase(argv[i], "save");
+    nosave = nosave || equals_nocase(argv[i], "nosave");
+    force = force || equals_nocase(argv[i], "force");
+  }
+  if (save && nosave) {
+    w.error("ERR syntax error");
+    return;
+  }
   log(LogLevel::warning, "User requested shutdown...");
+  if (!prepare_for_shutdown(save, nosave, force)) {
+    w.error("ERR Errors trying to SHUTDOWN. Check logs.");
+    return;
+  }
   if (config_.cluster_enabled) save_nodes_conf_or_die(true);
   log(LogLevel::warning, "Redis is now ready to exit, bye bye...");
   c.close_after_reply = true;
@@ -553,7 +568,9 @@ void Node::cmd_config(Client&, const Argv& argv, resp::Writer& w) {
         return;
       }
     }
+    NodeConfig old = std::move(config_);
     config_ = std::move(next);
+    persistence_config_changed(old);
     update_myself_flags();
     if (cluster_.myself != nullptr) cluster_.myself->hostname = config_.cluster_announce_hostname;
     w.simple("OK");
@@ -627,11 +644,7 @@ std::string Node::info_text(std::string_view section) const {
   }
   if (want("persistence")) {
     add_section("Persistence");
-    fmt::format_to(std::back_inserter(out),
-                   "loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
-                   "rdb_last_bgsave_status:ok\r\naof_enabled:{}\r\naof_rewrite_in_progress:0\r\n"
-                   "aof_last_write_status:ok\r\n",
-                   config_.appendonly ? 1 : 0);
+    info_persistence(out);
   }
   if (want("stats")) {
     add_section("Stats");

@@ -47,6 +47,9 @@ struct CommandSpec {
 // MIGRATE, DUMP, RESTORE, RESTORE-ASKING (migrate.cpp).
 void register_migration_commands(std::vector<CommandSpec>& table);
 
+// SAVE, BGSAVE, LASTSAVE, BGREWRITEAOF (persistence.cpp).
+void register_persistence_commands(std::vector<CommandSpec>& table);
+
 // The positions in argv of the keys of a command (getKeysFromCommand).
 std::vector<std::size_t> command_keys(const CommandSpec& cmd, const Argv& argv);
 

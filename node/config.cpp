@@ -272,6 +272,9 @@ std::vector<ConfigDirective> build_table() {
   t.push_back(string_directive("dbfilename", {}, &NodeConfig::dbfilename));
   t.push_back(bool_directive("rdbcompression", {}, &NodeConfig::rdbcompression));
   t.push_back(bool_directive("rdbchecksum", {}, &NodeConfig::rdbchecksum, M::immutable));
+  t.push_back(bool_directive("stop-writes-on-bgsave-error", {}, &NodeConfig::stop_writes_on_bgsave_error));
+  t.push_back(bool_directive("aof-use-rdb-preamble", {}, &NodeConfig::aof_use_rdb_preamble));
+  t.push_back(bool_directive("aof-load-truncated", {}, &NodeConfig::aof_load_truncated));
   // Limits
   t.push_back(integer_directive("maxclients", {}, &NodeConfig::maxclients, 1, INT32_MAX));
   t.push_back(integer_directive("proto-max-bulk-len", {}, &NodeConfig::proto_max_bulk_len, 1024 * 1024, INT64_MAX,

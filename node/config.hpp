@@ -82,6 +82,9 @@ struct NodeConfig {
   std::string dbfilename = "dump.rdb";
   bool rdbcompression = true;
   bool rdbchecksum = true;
+  bool stop_writes_on_bgsave_error = true;
+  bool aof_use_rdb_preamble = true;
+  bool aof_load_truncated = true;
 
   // Limits
   std::int64_t maxclients = 10000;

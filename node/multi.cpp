@@ -134,8 +134,7 @@ void Node::call_data_command(Client& c, const CommandSpec& cmd, const Argv& argv
   cmd.data_handler(ctx, argv, w);
   if (prop.empty() && !ctx.propagate_argv) return;
   // Our primary's stream is proxied to our replicas byte for byte (replication_process_stream);
-  // everything else propagates from here.
-  if (c.from_primary) return;
+  // propagate() sends what it applied to our AOF only (applying_primary_stream_).
   if (exec_propagation_ != nullptr) {
     for (Argv& p : prop) exec_propagation_->emplace_back(c.db, std::move(p));
     if (ctx.propagate_argv) exec_propagation_->emplace_back(c.db, argv);

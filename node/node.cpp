@@ -4,6 +4,8 @@
 // the cluster state, and saving nodes.conf once per event instead of once per change.
 #include "node/node.hpp"
 
+#include "node/aof.hpp"
+
 #include <algorithm>
 
 namespace slotlab {
@@ -80,6 +82,8 @@ Result<void> Node::start() {
   me->hostname = config_.cluster_announce_hostname;
   reset_manual_failover();
   update_myself_flags();
+  if (auto loaded = load_data_from_disk(); !loaded) return loaded.error();
+  verify_cluster_config_with_data();
   started_ = true;
   trace(TraceKind::node_started, me->name);
   before_sleep();
@@ -163,6 +167,7 @@ void Node::on_tick() {
   migrate_cron();
   if (config_.cluster_enabled) cluster_cron();
   if (tick_count_ % 10 == 0) replication_cron();
+  persistence_cron();
   before_sleep();
 }
 

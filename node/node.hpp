@@ -44,6 +44,10 @@
 
 namespace slotlab {
 
+namespace aof {
+class AofWriter;
+}
+
 using Argv = std::vector<std::string>;
 struct CommandSpec;
 
@@ -402,6 +406,29 @@ class Node final : public Actor {
   void send_mfstart(ClusterNode* node);
   bool clients_paused_for_failover() const;
 
+  // ---- persistence.cpp: RDB snapshots, the AOF, loading at start, SHUTDOWN's save ----
+  Result<void> load_data_from_disk();
+  void verify_cluster_config_with_data();
+  std::string snapshot_payload(bool aof_base) const;
+  Result<void> rdb_save(std::string_view why);
+  Result<void> aof_start();
+  void aof_stop();
+  // Writes (and with appendfsync always, fsyncs) what the AOF buffered, before replies go out.
+  // false: the node cannot go on (a write error under appendfsync always) and is exiting.
+  bool aof_flush_before_reply();
+  void persistence_cron();
+  void persistence_config_changed(const NodeConfig& old);
+  // prepareForShutdown: false if a requested save failed (the node keeps running).
+  bool prepare_for_shutdown(bool save, bool nosave, bool force);
+  // writeCommandsDeniedByDiskError: the -MISCONF error a write gets, or empty.
+  std::string disk_error_denying_writes() const;
+  void info_persistence(std::string& out) const;
+  void cmd_save(Client& c, const Argv& argv, resp::Writer& w);
+  void cmd_bgsave(Client& c, const Argv& argv, resp::Writer& w);
+  void cmd_lastsave(Client& c, const Argv& argv, resp::Writer& w);
+  void cmd_bgrewriteaof(Client& c, const Argv& argv, resp::Writer& w);
+  friend void register_persistence_commands(std::vector<CommandSpec>& table);
+
   // ---- nodes_conf.cpp ----
   const std::unordered_map<const ClusterNode*, std::vector<std::pair<int, int>>>& slot_ranges() const;
   std::string node_description(const ClusterNode* node) const;
@@ -429,7 +456,7 @@ class Node final : public Actor {
   void replication_shift_replid();
   void replication_change_replid();
   std::int64_t replica_processed_offset() const;
-  std::string empty_rdb_payload() const;
+  std::string replication_payload() const;  // the full-sync snapshot
   void replication_primary_cron();
 
   Env env_;
@@ -462,6 +489,14 @@ class Node final : public Actor {
   // The data: databases 0..databases-1 (cluster mode uses only 0).
   std::vector<std::unique_ptr<Keyspace>> dbs_;
   std::int64_t dirty_ = 0;         // changes since the last save
+  // Persistence (persistence.cpp).
+  std::unique_ptr<aof::AofWriter> aof_;  // set while appendonly is on
+  bool loading_ = false;                 // replaying the AOF: nothing propagates
+  bool applying_primary_stream_ = false; // our primary's commands: to the AOF only
+  Millis last_save_ms_ = 0;              // server.lastsave
+  Millis last_bgsave_try_ms_ = 0;
+  bool last_bgsave_ok_ = true;
+  std::int64_t dirty_before_save_ = 0;
   // Data path state (multi.cpp, replication.cpp, expire.cpp).
   std::vector<std::pair<int, Argv>>* exec_propagation_ = nullptr;  // set while EXEC runs: ops gathered
   std::unique_ptr<Client> primary_client_;  // runs our primary's stream (from_primary), one per link

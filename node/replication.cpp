@@ -17,6 +17,7 @@
 // Simplification, stated: the snapshot is produced instantly (there is no fork), so a replica
 // goes from "sending the RDB" to online within one event; what it would have received while a
 // real BGSAVE ran is simply the stream after the snapshot's offset.
+#include "node/aof.hpp"
 #include "node/commands.hpp"
 #include "node/crc.hpp"
 #include "node/rdb.hpp"
@@ -48,16 +49,6 @@ void Node::replication_shift_replid() {
        replid2_, second_replid_offset_, replid_);
 }
 
-std::string Node::empty_rdb_payload() const {
-  return rdb::encode_empty({{"redis-ver", "7.0.15"},
-                            {"redis-bits", "64"},
-                            {"ctime", std::to_string(now_ms() / 1000)},
-                            {"used-mem", "1000000"},
-                            {"repl-stream-db", "0"},
-                            {"repl-id", replid_},
-                            {"repl-offset", std::to_string(master_repl_offset_)},
-                            {"aof-base", "0"}});
-}
 
 // ---------------------------------------------------------------------------------------------
 // Replica side
@@ -186,9 +177,12 @@ void Node::primary_link_on_bytes(std::string_view bytes) {
         }
         replication_handshake_step(&v);
       }
-      // Bytes after the PSYNC reply belong to the payload: the reply parser does not keep them,
-      // so the primary's +FULLRESYNC line and payload arrive in separate sends (see
-      // replication_start_full_sync) and the leftover here is empty.
+      // Bytes after the PSYNC reply belong to the payload (+FULLRESYNC) or to the stream
+      // (+CONTINUE): a real TCP read often carries the reply line and what follows together.
+      if (pl.state == PrimaryLink::State::transfer || pl.state == PrimaryLink::State::connected) {
+        std::string rest = pl.handshake_parser.take_buffered();
+        if (!rest.empty()) primary_link_on_bytes(rest);
+      }
       return;
     }
     case PrimaryLink::State::transfer: {
@@ -441,12 +435,26 @@ void Node::replication_process_stream() {
                      fmt::format("replica offsets diverged: stream {} backlog {}", pl.reploff, master_repl_offset_));
 }
 
-// Flushes every database, then loads the snapshot. Loading keys is rdb.cpp's job (the hook for
-// it is here); until it is, only a snapshot without keys is accepted.
+// Flushes every database, then loads the snapshot (keys that already expired are kept: the primary
+// sends their DELs). A snapshot that fails to load leaves the replica empty. With appendonly on,
+// the AOF starts a new generation from the loaded data (restartAOFAfterSYNC).
 Result<void> Node::load_rdb_into_keyspaces(std::string_view payload) {
   for (auto& ks : dbs_) ks->clear();
-  auto decoded = rdb::decode(payload);
+  std::vector<std::unique_ptr<Keyspace>> fresh;
+  std::vector<Keyspace*> ptrs;
+  for (std::size_t i = 0; i < dbs_.size(); ++i) {
+    fresh.push_back(std::make_unique<Keyspace>());
+    ptrs.push_back(fresh.back().get());
+  }
+  auto decoded = rdb::decode_dataset(payload, ptrs, {});
   if (!decoded) return decoded.error();
+  dbs_ = std::move(fresh);
+  logf(LogLevel::notice, "Done loading RDB, keys loaded: {}, keys expired: {}.", decoded->keys_loaded, decoded->keys_expired);
+  if (aof_ != nullptr) {
+    if (auto r = aof_->rewrite(snapshot_payload(true)); !r) {
+      logf(LogLevel::warning, "Failed to restart the AOF after a successful sync: {}", r.error().message);
+    }
+  }
   return {};
 }
 
@@ -472,7 +480,9 @@ void Node::apply_primary_command(Argv& argv) {
   pc.db = primary_link_.stream_db;
   primary_client_reply_.clear();
   resp::Writer w(primary_client_reply_);
+  applying_primary_stream_ = true;
   process_command(pc, argv, w);
+  applying_primary_stream_ = false;
   if (!primary_client_reply_.empty() && primary_client_reply_[0] == '-') {
     // Redis logs this too: the primary sent something we could not apply.
     logf(LogLevel::warning, "== CRITICAL == This replica is sending an error to its master: '{}' after processing the command '{}'",
@@ -613,7 +623,7 @@ void Node::replication_start_full_sync(Client& c) {
   c.psync_initial_offset = master_repl_offset_;
   repl_seldb_ = -1;  // the next command on the stream re-selects the db
   env_.transport.send(c.conn, fmt::format("+FULLRESYNC {} {}\r\n", replid_, master_repl_offset_));
-  std::string rdb = empty_rdb_payload();
+  std::string rdb = replication_payload();
   std::string out;
   if (diskless) {
     std::string mark = std::string(random_node_id().view());
@@ -634,6 +644,9 @@ void Node::replication_start_full_sync(Client& c) {
 // Propagates a write to our replicas and the AOF, with SELECT when the db changes (as
 // replicationFeedSlaves does). The AOF is fed by the persistence layer when enabled.
 void Node::propagate(int db_index, const Argv& argv) {
+  if (loading_) return;
+  if (aof_ != nullptr) aof_->feed(db_index, argv);
+  if (applying_primary_stream_) return;
   std::string out;
   if (repl_seldb_ != db_index) {
     out += encode_argv({"SELECT", std::to_string(db_index)});

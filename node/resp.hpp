@@ -196,6 +196,14 @@ class ReplyParser {
   // description; like the request parser, the parser then stays failed (the stream is lost).
   Status next(Value& out, std::string& error);
   std::size_t buffered_bytes() const { return buf_.size() - pos_; }
+  // Removes and returns the bytes fed but not yet parsed (a stream that switches protocol after
+  // a reply, like a replica after +FULLRESYNC / +CONTINUE).
+  std::string take_buffered() {
+    std::string rest = buf_.substr(pos_);
+    buf_.clear();
+    pos_ = 0;
+    return rest;
+  }
   bool failed() const { return failed_; }
 
  private:

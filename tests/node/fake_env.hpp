@@ -76,20 +76,24 @@ struct FakeStorage : Storage {
   std::map<std::string, std::string> files;
   std::map<std::string, std::string> durable;
   int fsyncs = 0;
+  bool fail_writes = false;  // a full or broken disk: write/append/fsync fail with EIO
   Result<std::string> read(std::string_view name) override {
     auto it = files.find(std::string(name));
     if (it == files.end()) return make_error(Errc::not_found, "no such file");
     return it->second;
   }
   Result<void> write(std::string_view name, std::string_view data) override {
+    if (fail_writes) return make_error(Errc::io, "Input/output error");
     files[std::string(name)] = std::string(data);
     return {};
   }
   Result<void> append(std::string_view name, std::string_view data) override {
+    if (fail_writes) return make_error(Errc::io, "Input/output error");
     files[std::string(name)] += std::string(data);
     return {};
   }
   Result<void> fsync(std::string_view name) override {
+    if (fail_writes) return make_error(Errc::io, "Input/output error");
     ++fsyncs;
     durable[std::string(name)] = files[std::string(name)];
     return {};
