@@ -114,6 +114,10 @@ Result<std::unique_ptr<ClusterCore>> ClusterCore::create(const ClusterOptions& o
     return make_error(Errc::invalid_argument, fmt::format("spares must be 0..50 (got {})", options.spares));
   if (options.node_timeout_ms < 100)
     return make_error(Errc::invalid_argument, fmt::format("node_timeout_ms must be >= 100 (got {})", options.node_timeout_ms));
+  for (auto [what, v] : {std::pair{"command_timeout_ms", options.command_timeout_ms},
+                         std::pair{"ready_timeout_ms", options.ready_timeout_ms},
+                         std::pair{"node_timeout_ms", options.node_timeout_ms}})
+    if (v < 1 || v > kMaxMillis) return make_error(Errc::invalid_argument, fmt::format("{} out of range ({})", what, v));
   // redis-cli --cluster create refuses fewer than 3 primaries; so do we, with its message.
   if (options.masters < 3)
     return make_error(Errc::invalid_argument, "*** ERROR: Invalid configuration for cluster creation. Redis Cluster "
@@ -176,6 +180,7 @@ AdminContext ClusterCore::admin_context(std::vector<std::string>* log) {
 Millis ClusterCore::now_ms() const { return world_->now_ms() - world_->start_time_ms(); }
 
 bool ClusterCore::run_for(Millis ms, const Interrupt& interrupt, Millis chunk_ms) {
+  ms = std::min(ms, kMaxMillis);
   Millis end = world_->now_ms() + std::max<Millis>(ms, 0);
   while (world_->now_ms() < end) {
     Millis until = std::min(world_->now_ms() + std::max<Millis>(chunk_ms, 1), end);
@@ -189,7 +194,7 @@ bool ClusterCore::run_for(Millis ms, const Interrupt& interrupt, Millis chunk_ms
   return true;
 }
 
-void ClusterCore::wait_for_change(Millis until_ms) { world_->wait_for_change(until_ms); }
+void ClusterCore::wait_for_change(Millis until_ms) { world_->wait_for_change(std::min(until_ms, world_->now_ms() + kMaxMillis)); }
 
 // --- nodes -------------------------------------------------------------------------------------
 
@@ -225,6 +230,13 @@ Result<std::string> ClusterCore::resolve(const std::string& selector) const {
                                 names.size()));
 }
 
+Result<void> ClusterCore::known(const std::string& name) const {
+  const auto& names = world_->node_names();
+  if (std::find(names.begin(), names.end(), name) == names.end())
+    return make_error(Errc::invalid_argument, fmt::format("unknown node '{}'", name));
+  return {};
+}
+
 std::vector<Endpoint> ClusterCore::member_endpoints() const {
   std::vector<Endpoint> out;
   for (const auto& n : world_->node_names())
@@ -233,6 +245,7 @@ std::vector<Endpoint> ClusterCore::member_endpoints() const {
 }
 
 Result<NodeInfo> ClusterCore::node(const std::string& name) {
+  if (auto k = known(name); !k) return k.error();
   NodeInfo info;
   const auto& names = world_->node_names();
   info.index = static_cast<int>(std::find(names.begin(), names.end(), name) - names.begin());
@@ -330,10 +343,11 @@ Result<std::string> ClusterCore::id_of(const std::string& name) {
 // --- commands ----------------------------------------------------------------------------------
 
 Result<resp::Value> ClusterCore::command(const std::string& name, const Argv& argv, Millis timeout_ms) {
+  if (auto k = known(name); !k) return k.error();
   if (argv.empty()) return make_error(Errc::invalid_argument, "command needs at least the command name");
   if (!world_->running(name)) return make_error(Errc::state, fmt::format("{} is not running", name));
   Endpoint e = world_->endpoint(name);
-  auto r = pool_->call(e, argv, timeout_ms > 0 ? timeout_ms : options_.command_timeout_ms);
+  auto r = pool_->call(e, argv, timeout_ms > 0 ? std::min(timeout_ms, kMaxMillis) : options_.command_timeout_ms);
   if (!r) {
     pool_->drop(e);  // a late reply must not be taken for the next command's
     return with_context(r.error(), fmt::format("{} ({})", name, e.str()));
@@ -344,6 +358,7 @@ Result<resp::Value> ClusterCore::command(const std::string& name, const Argv& ar
 // --- faults ------------------------------------------------------------------------------------
 
 Result<void> ClusterCore::crash(const std::string& name) {
+  if (auto k = known(name); !k) return k.error();
   if (!world_->running(name)) return make_error(Errc::state, fmt::format("{} is not running", name));
   Endpoint e = world_->endpoint(name);
   if (sim_ != nullptr) {
@@ -362,6 +377,7 @@ Result<void> ClusterCore::crash(const std::string& name) {
 }
 
 Result<void> ClusterCore::kill(const std::string& name) {
+  if (auto k = known(name); !k) return k.error();
   if (!world_->running(name)) return make_error(Errc::state, fmt::format("{} is not running", name));
   if (auto r = world_->kill(name); !r) return r;
   paused_.erase(name);
@@ -370,12 +386,14 @@ Result<void> ClusterCore::kill(const std::string& name) {
 }
 
 Result<void> ClusterCore::restart(const std::string& name) {
+  if (auto k = known(name); !k) return k.error();
   if (world_->running(name)) return make_error(Errc::state, fmt::format("{} is already running", name));
   pool_->drop(world_->endpoint(name));
   return world_->restart(name);
 }
 
 Result<void> ClusterCore::pause(const std::string& name) {
+  if (auto k = known(name); !k) return k.error();
   if (!world_->running(name)) return make_error(Errc::state, fmt::format("{} is not running", name));
   if (sim_ != nullptr) {
     if (sim_->simulator().is_paused(sim_->host(name))) return make_error(Errc::state, fmt::format("{} is already paused", name));
@@ -388,6 +406,7 @@ Result<void> ClusterCore::pause(const std::string& name) {
 }
 
 Result<void> ClusterCore::resume(const std::string& name) {
+  if (auto k = known(name); !k) return k.error();
   if (sim_ != nullptr) {
     if (!sim_->simulator().is_paused(sim_->host(name))) return make_error(Errc::state, fmt::format("{} is not paused", name));
     return sim_->simulator().resume(sim_->host(name));
@@ -399,6 +418,9 @@ Result<void> ClusterCore::resume(const std::string& name) {
 }
 
 Result<void> ClusterCore::partition(const std::vector<std::vector<std::string>>& groups, bool one_way) {
+  for (const auto& g : groups)
+    for (const auto& n : g)
+      if (auto k = known(n); !k) return k.error();
   if (sim_ == nullptr) return make_error(Errc::state, "partition is only supported in the simulator");
   if (groups.empty()) return make_error(Errc::invalid_argument, "partition needs at least one group");
   if (one_way && groups.size() != 2)
@@ -436,8 +458,11 @@ Result<void> ClusterCore::heal() {
 }
 
 Result<void> ClusterCore::delay(const std::string& a, const std::string& b, Millis extra_ms) {
+  if (auto k = known(a); !k) return k.error();
+  if (!b.empty())
+    if (auto k = known(b); !k) return k.error();
   if (sim_ == nullptr) return make_error(Errc::state, "delay is only supported in the simulator");
-  if (extra_ms < 0) return make_error(Errc::invalid_argument, "delay must be >= 0 ms");
+  if (extra_ms < 0 || extra_ms > kMaxMillis) return make_error(Errc::invalid_argument, "delay must be >= 0 ms (and sane)");
   std::vector<std::string> peers;
   if (!b.empty()) {
     if (a == b) return make_error(Errc::invalid_argument, "delay needs two different nodes");
@@ -452,7 +477,9 @@ Result<void> ClusterCore::delay(const std::string& a, const std::string& b, Mill
 }
 
 Result<void> ClusterCore::clock_skew(const std::string& name, Millis offset_ms) {
+  if (auto k = known(name); !k) return k.error();
   if (sim_ == nullptr) return make_error(Errc::state, "clock_skew is only supported in the simulator");
+  if (offset_ms < -kMaxMillis || offset_ms > kMaxMillis) return make_error(Errc::invalid_argument, "clock skew out of range");
   return sim_->simulator().set_clock_offset(sim_->host(name), offset_ms * 1000);
 }
 
@@ -472,6 +499,10 @@ nlohmann::json slots_json(const std::vector<int>& v) { return nlohmann::json(v);
 }  // namespace
 
 Result<nlohmann::json> ClusterCore::reshard(const std::vector<std::string>& from, const std::string& to, int slots) {
+  for (const auto& f : from)
+    if (f != "all")
+      if (auto k = known(f); !k) return k.error();
+  if (auto k = known(to); !k) return k.error();
   if (slots < 1 || slots > static_cast<int>(kSlotCount))
     return make_error(Errc::invalid_argument, fmt::format("slots must be 1..16384 (got {})", slots));
   auto e = entry();
@@ -500,6 +531,9 @@ Result<nlohmann::json> ClusterCore::reshard(const std::vector<std::string>& from
 }
 
 Result<nlohmann::json> ClusterCore::add_node(const std::string& name, const std::string& replica_of) {
+  if (auto k = known(name); !k) return k.error();
+  if (!replica_of.empty() && replica_of != "any")
+    if (auto k = known(replica_of); !k) return k.error();
   if (members_.count(name) != 0) return make_error(Errc::state, fmt::format("{} is already in the cluster", name));
   if (!world_->running(name)) return make_error(Errc::state, fmt::format("{} is not running", name));
   auto e = entry();
@@ -524,6 +558,7 @@ Result<nlohmann::json> ClusterCore::add_node(const std::string& name, const std:
 }
 
 Result<nlohmann::json> ClusterCore::del_node(const std::string& name) {
+  if (auto k = known(name); !k) return k.error();
   if (members_.count(name) == 0) return make_error(Errc::state, fmt::format("{} is not in the cluster", name));
   auto id = id_of(name);
   if (!id) return id.error();
@@ -545,6 +580,7 @@ Result<nlohmann::json> ClusterCore::del_node(const std::string& name) {
 }
 
 Result<nlohmann::json> ClusterCore::failover(const std::string& name, const std::string& option, bool wait) {
+  if (auto k = known(name); !k) return k.error();
   if (!option.empty() && option != "FORCE" && option != "TAKEOVER" && option != "force" && option != "takeover")
     return make_error(Errc::invalid_argument, fmt::format("failover option must be force or takeover (got '{}')", option));
   auto before = node(name);
@@ -574,6 +610,8 @@ Result<nlohmann::json> ClusterCore::failover(const std::string& name, const std:
 
 Result<nlohmann::json> ClusterCore::rebalance(const std::vector<std::pair<std::string, double>>& weights,
                                               bool use_empty_masters, double threshold, bool simulate) {
+  for (const auto& w : weights)
+    if (auto k = known(w.first); !k) return k.error();
   auto e = entry();
   if (!e) return e.error();
   RebalanceOptions o;

@@ -37,6 +37,10 @@ class RealWorld;
 namespace slotlab::bindings {
 
 using harness::Argv;
+
+// Longest span of world time one call may ask for (~317 years): keeps microsecond arithmetic far
+// from overflow whatever a caller passes.
+inline constexpr Millis kMaxMillis = 10'000'000'000'000;
 using harness::World;
 
 struct ClusterOptions {
@@ -153,6 +157,7 @@ class ClusterCore {
   Result<Endpoint> entry();
   std::string name_of_id(const std::string& id) const;
   Result<std::string> id_of(const std::string& name);
+  Result<void> known(const std::string& name) const;  // a node name of this world
 
   ClusterOptions options_;
   std::unique_ptr<World> world_;

@@ -91,6 +91,8 @@ def test_run_for_advances_simulated_time(shared):
         shared.run_for(-1)
     with pytest.raises(slotlab.ArgumentError):
         shared.run_for(1.5)
+    with pytest.raises(slotlab.ArgumentError):
+        shared.run_for(10**20)
 
 
 def test_run_until_returns_the_predicates_value(shared):
@@ -569,3 +571,20 @@ def test_ctrl_c_interrupts_run_for(tmp_path):
     assert p.returncode == 3, out
     assert out.startswith("interrupted at ")
     assert int(out.split()[-1]) > 0
+
+
+def test_the_core_validates_names_itself(shared):
+    # Even the private core never lets an unknown name reach the simulator (whose own checks are
+    # assertions that would abort the interpreter).
+    core = shared._core
+    for call in (lambda: core.crash("n99"), lambda: core.node("bogus"), lambda: core.command("x", ["PING"], 0, False),
+                 lambda: core.partition([["n1"], ["n77"]], False), lambda: core.delay("n1", "nope", 5),
+                 lambda: core.clock_skew("zz", 1), lambda: core.reshard(["all"], "n42", 1),
+                 lambda: core.add_node("q", ""), lambda: core.failover("q", "", True),
+                 lambda: core.rebalance([("q", 1.0)], False, 2.0, True), lambda: core.del_node("q")):
+        with pytest.raises(slotlab.ArgumentError, match="unknown node"):
+            call()
+    with pytest.raises(slotlab.ArgumentError):
+        core.delay("n1", "n2", 10**17)
+    with pytest.raises(slotlab.ArgumentError):
+        slotlab.Cluster(command_timeout_ms=0)

@@ -124,6 +124,9 @@ def test_real_redis_server_cluster_fails_over():
         c.crash(victim)                      # DEBUG SEGFAULT
         c.run_until(lambda: c.node(replica).role == "primary", timeout_ms=20_000)
         assert c.node(replica).slots == victim.slots
+        # the timeline comes from the servers' own log lines
+        events = c.events
+        assert any(e["event"] == "promoted" and e["node"] == replica.name for e in events), events[-10:]
         c.restart(victim)
         c.run_until(lambda: c.node(victim).role == "replica", timeout_ms=20_000)
     assert not any(listening(p) for p in ports)

@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 KNOWN_CHECKS: tuple = tuple(_core.known_checks)
+_MAX_MS = 10**13  # ~317 years: the longest span one call may ask for
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,6 +255,8 @@ class Cluster:
         """Lets ``ms`` milliseconds of world time pass. Releases the GIL; Ctrl-C interrupts."""
         if not isinstance(ms, int) or isinstance(ms, bool):
             raise ArgumentError(f"ms must be an integer (got {ms!r})")
+        if not 0 <= ms <= _MAX_MS:
+            raise ArgumentError(f"ms must be 0..{_MAX_MS} (got {ms})")
         self._core.run_for(ms)
 
     def run_until(self, predicate: Callable[..., Any], timeout_ms: int, *, poll_ms: int = 100) -> Any:
@@ -263,7 +266,7 @@ class Cluster:
         :class:`TimeoutError` after ``timeout_ms`` with a description of every node."""
         if not callable(predicate):
             raise ArgumentError("run_until needs a callable predicate")
-        if not isinstance(timeout_ms, int) or isinstance(timeout_ms, bool) or timeout_ms < 0:
+        if not isinstance(timeout_ms, int) or isinstance(timeout_ms, bool) or not 0 <= timeout_ms <= _MAX_MS:
             raise ArgumentError(f"timeout_ms must be a non-negative integer (got {timeout_ms!r})")
         if poll_ms < 1:
             raise ArgumentError("poll_ms must be >= 1")
