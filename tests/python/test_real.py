@@ -55,7 +55,7 @@ def server_pids(work_dir):
 
 
 def test_real_slotlab_node_cluster_and_cleanup():
-    # Primaries only: replicas of real slotlab-node processes do not sync yet (see the xfail below).
+    # Primaries only (faster): kill/restart, pause/resume, the client and cleanup.
     node_binary()
     with slotlab.RealCluster(masters=3, replicas=0, server="slotlab-node", node_timeout_ms=1000) as c:
         assert not c.simulated and c.trace_hash is None
@@ -132,13 +132,25 @@ def test_real_redis_server_cluster_fails_over():
     assert not any(listening(p) for p in ports)
 
 
-@pytest.mark.xfail(reason="known bug outside bindings/: a real slotlab-node replica gets +FULLRESYNC but no RDB "
-                          "payload ('Bad protocol from MASTER, the first byte is not $'), so it never syncs",
-                   raises=slotlab.TimeoutError, strict=False)
-def test_real_slotlab_node_replicas_sync():
+def test_real_slotlab_node_replicas_fail_over():
     node_binary()
-    with slotlab.RealCluster(masters=3, replicas=1, ready_timeout_ms=15_000):
-        pass
+    with slotlab.RealCluster(masters=3, replicas=1, node_timeout_ms=1000) as c:
+        victim = c.primaries()[0]
+        replica = c.replicas_of(victim)[0]
+        client = c.client()
+        for i in range(50):
+            assert client.set(f"k{i}", i) == "OK"
+        # WAIT on every primary: the writes reached the replicas before the crash
+        for p in c.primaries():
+            assert c.command(p, "WAIT", 1, 5000) == 1
+        c.crash(victim)                      # DEBUG SEGFAULT
+        c.run_until(lambda: c.node(replica).role == "primary", timeout_ms=20_000)
+        assert c.node(replica).slots == victim.slots and c.node(replica).epoch > victim.epoch
+        c.run_until(c.healthy, timeout_ms=20_000)
+        assert [client.get(f"k{i}") for i in range(50)] == [str(i) for i in range(50)]
+        c.restart(victim)
+        c.run_until(lambda: c.node(victim).role == "replica", timeout_ms=20_000)
+        assert c.node(victim).primary == c.node(replica).id
 
 
 def test_real_cluster_arguments():
@@ -148,7 +160,7 @@ def test_real_cluster_arguments():
         slotlab.RealCluster(server="sim")
 
 
-@pytest.mark.slotlab(replicas=0)
 def test_real_cluster_fixture(real_cluster):
     assert real_cluster.command(0, "PING") == "PONG"
     assert real_cluster.healthy()
+    assert len(real_cluster.nodes) == 6 and len(real_cluster.primaries()) == 3
