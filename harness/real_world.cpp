@@ -167,8 +167,12 @@ Result<void> RealWorld::spawn(Proc& p) {
   posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   posix_spawn_file_actions_addchdir_np(&fa, p.dir.c_str());
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  if (options_.new_session) posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, options_.server.c_str(), &fa, nullptr, argv.data(), environ);
+  int rc = posix_spawn(&pid, options_.server.c_str(), &fa, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) return make_error(Errc::io, fmt::format("cannot start {}: {}", options_.server, std::strerror(rc)));
   p.pid = pid;
@@ -294,10 +298,15 @@ std::vector<TimelineEvent> RealWorld::timeline() const {
     std::string id = node_id(n);
     if (!id.empty()) id_to_name[id] = n;
   }
+  std::map<std::uint16_t, std::string> port_to_name;
+  for (const auto& n : names_) port_to_name[proc(n).port] = n;
   std::vector<TimelineEvent> out;
   for (const auto& n : names_) {
     std::ifstream log(proc(n).dir + "/node.log");
     std::string line;
+    // Redis's election lines do not name the failed primary; a replica's last "Connecting to
+    // MASTER ip:port" does, so the events are attributed to it as slotlab-node's traces are.
+    std::string primary;
     while (std::getline(log, line)) {
       TraceEvent ev{};
       Millis wall = 0;
@@ -308,7 +317,27 @@ std::vector<TimelineEvent> RealWorld::timeline() const {
         found = true;
       } else {
         std::string msg;
-        if (parse_log_line(line, wall, msg)) found = redis_event(msg, ev);
+        if (parse_log_line(line, wall, msg)) {
+          constexpr std::string_view kConnecting = "Connecting to MASTER ";
+          if (msg.rfind(kConnecting, 0) == 0) {
+            auto colon = msg.rfind(':');
+            int port = colon == std::string::npos ? 0 : std::atoi(msg.c_str() + colon + 1);
+            auto it = port_to_name.find(static_cast<std::uint16_t>(port));
+            primary = it == port_to_name.end() ? std::string() : it->second;
+          }
+          found = redis_event(msg, ev);
+        }
+        if (found && ev.about.is_null() && !primary.empty() &&
+            (ev.kind == TraceKind::election_scheduled || ev.kind == TraceKind::election_started ||
+             ev.kind == TraceKind::promoted)) {
+          TimelineEvent e;
+          e.t_ms = wall - start_wall_ms_;
+          e.node = n;
+          e.kind = ev.kind;
+          e.about = primary;
+          out.push_back(std::move(e));
+          continue;
+        }
       }
       if (!found) continue;
       TimelineEvent e;
@@ -327,6 +356,11 @@ std::vector<TimelineEvent> RealWorld::timeline() const {
   }
   std::stable_sort(out.begin(), out.end(), [](const TimelineEvent& a, const TimelineEvent& b) { return a.t_ms < b.t_ms; });
   return out;
+}
+
+void RealWorld::detach() {
+  for (auto& [name, p] : procs_) p.alive = false;
+  own_dir_ = false;
 }
 
 void RealWorld::stop_all() {

@@ -28,6 +28,8 @@ struct RealWorldOptions {
   bool keep_dirs = false;        // keep node directories (logs, nodes.conf) after stop_all
   std::string log_level = "verbose";
   std::string password;          // requirepass/masterauth for every node, AUTH for the harness
+  bool new_session = false;      // start each process in its own session (slotlab launch: the
+                                 // nodes must not get the terminal's Ctrl-C or hang-up)
 };
 
 class RealWorld final : public World {
@@ -56,6 +58,10 @@ class RealWorld final : public World {
   std::string node_id(const std::string& name) const override;
   void stop_all() override;
   Millis poll_interval_ms() const override { return 50; }
+
+  // Lets the processes outlive this object (`slotlab launch`): they are no longer stopped by
+  // stop_all() or the destructor, and the work directory is kept. The caller records their PIDs.
+  void detach();
 
   const std::string& work_dir() const { return work_dir_; }
   const std::string& server() const { return options_.server; }

@@ -34,6 +34,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 def pytest_addoption(parser):
     parser.addoption("--slotlab-node", default=os.environ.get("SLOTLAB_NODE", ""))
     parser.addoption("--servers", default=os.environ.get("SLOTLAB_SERVERS", "slotlab-node,redis-server"))
+    parser.addoption("--slotlab-cli", default=os.environ.get("SLOTLAB_CLI", ""))
 
 
 def _slotlab_node_path(config):
@@ -96,6 +97,34 @@ def free_cluster_port():
             _used_ports.add(p)
             return p
     raise RuntimeError("no free port pair found")
+
+
+def free_port_block(n):
+    """A base port P in 20000..29990 with P..P+n-1 and their bus ports free (RealWorld numbering)."""
+    rng = random.Random(os.getpid() ^ int(time.time() * 1000) ^ 0x5eed)
+    for _ in range(500):
+        p = rng.randrange(20000, 30000 - n)
+        block = range(p, p + n)
+        if any(q in _used_ports for q in block):
+            continue
+        if all(_port_free(q) and _port_free(q + 10000) for q in block):
+            _used_ports.update(block)
+            return p
+    raise RuntimeError("no free port block found")
+
+
+@pytest.fixture(scope="session")
+def slotlab_cli(request):
+    path = request.config.getoption("--slotlab-cli")
+    if not path:
+        for cand in ("build-a", "build"):
+            p = os.path.join(REPO, cand, "harness", "slotlab")
+            if os.path.exists(p):
+                path = p
+                break
+    if not path or not os.path.exists(path):
+        pytest.fail("the slotlab CLI was not found; pass --slotlab-cli")
+    return path
 
 
 class Proc:
