@@ -588,3 +588,31 @@ def test_the_core_validates_names_itself(shared):
         core.delay("n1", "n2", 10**17)
     with pytest.raises(slotlab.ArgumentError):
         slotlab.Cluster(command_timeout_ms=0)
+
+
+def test_fix_closes_an_open_slot():
+    c = slotlab.Cluster(seed=20)
+    src, dst = c.primaries()[0], c.primaries()[1]
+    slot = src.slots[0][0]
+    # a migration abandoned half way: src says MIGRATING, dst knows nothing
+    assert c.command(src, "CLUSTER", "SETSLOT", slot, "MIGRATING", dst.id) == "OK"
+    found = c.cluster_check()
+    assert not found["ok"] and found["open_slots"] == [slot]
+    assert any("migrating state" in e for e in found["errors"]), found["errors"]
+    r = c.fix()
+    assert r["ok"] and r["found"]["open_slots"] == [slot] and r["log"]
+    assert c.cluster_check()["ok"]
+    c.run_until(c.healthy, timeout_ms=10_000)
+
+
+def test_add_node_as_any_replica_and_weighted_rebalance():
+    c = slotlab.Cluster(seed=22, spares=1)
+    out = c.add_node(6, replica=True)          # --cluster-slave without a master id
+    assert out["primary"] in {p.name for p in c.primaries()}
+    c.run_until(lambda: c.node(6).role == "replica", timeout_ms=30_000)
+    p0 = c.primaries()[0]
+    plan = c.rebalance({p0: 2.0}, simulate=True)   # p0 should hold half the slots
+    assert plan["needed"] and plan["moved"] == 0
+    assert all(t["target"] == p0.name for t in plan["transfers"])
+    assert sum(t["slots"] for t in plan["transfers"]) > 2000
+    assert c.node(p0).slot_count == p0.slot_count   # simulate moved nothing
