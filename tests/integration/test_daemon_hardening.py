@@ -110,3 +110,40 @@ def test_sigterm_saves_and_restart_loads(lab):
     wait_until(lambda: r.dbsize() == 100, timeout=10, what="dump.rdb to load")
     assert r.get("persist:42") == b"42"
     r.close()
+
+
+@pytest.mark.parametrize("how", ["SAVE", "NOSAVE"])
+def test_shutdown_save_and_nosave(lab, how):
+    (p,) = lab.spawn(1, cluster=False)  # save "" : no save points
+    r = redis.Redis(port=p.port)
+    r.set("k", "v")
+    r.close()
+    lab.cli(p, "SHUTDOWN", how)  # no reply: the server exits
+    p.popen.wait(timeout=10)
+    assert p.popen.returncode == 0
+    assert os.path.exists(os.path.join(p.dir, "dump.rdb")) == (how == "SAVE")
+
+
+def test_kill_9_never_leaves_an_unreadable_nodes_conf(lab):
+    """SIGKILL while the node rewrites nodes.conf as fast as a client can make it: every restart
+    loads the file and keeps the node's identity."""
+    (p,) = lab.spawn(1, cluster=True)
+    myid = lab.node_id(p)
+    for round_ in range(5):
+        r = redis.Redis(port=p.port)
+        stop = time.time() + 0.2 + 0.05 * round_
+        n = 0
+        while time.time() < stop:  # each ADDSLOTS/DELSLOTS saves nodes.conf
+            r.execute_command("CLUSTER", "ADDSLOTS", n % 16384)
+            r.execute_command("CLUSTER", "DELSLOTS", n % 16384)
+            n += 1
+        r.execute_command("CLUSTER", "ADDSLOTS", 1, 2, 3)
+        p.popen.send_signal(signal.SIGKILL)  # at once, while its writes are in flight
+        p.popen.wait()
+        r.close()
+        p.start()
+        assert lab.node_id(p) == myid
+        # ADDSLOTS was answered, so its nodes.conf save had happened: the slots survived.
+        mine = [line for line in lab.cli(p, "CLUSTER", "NODES").splitlines() if "myself" in line][0]
+        assert mine.split()[8:] == ["1-3"]
+        assert lab.cli(p, "CLUSTER", "DELSLOTS", 1, 2, 3) == "OK"
