@@ -765,7 +765,8 @@ ClientReply ClientCore::execute(const Argv& argv, std::size_t key_index, Millis 
 
 Result<nlohmann::json> run_scenario_json(const std::string& text_or_path, bool is_path, std::uint64_t seed,
                                          const std::string& world, bool timeline,
-                                         const std::function<void(World&)>& prepare, bool* bad_scenario) {
+                                         const std::function<void(World&)>& prepare, bool* bad_scenario,
+                                         std::uint16_t base_port) {
   if (bad_scenario != nullptr) *bad_scenario = false;
   Result<Scenario> sc = make_error(Errc::invalid_argument, "no scenario");
   if (is_path) {
@@ -784,7 +785,7 @@ Result<nlohmann::json> run_scenario_json(const std::string& text_or_path, bool i
   }
   int total = sc->topology.primaries * (1 + sc->topology.replicas) + sc->topology.spares;
   Result<void> status;
-  auto w = make_world(world, seed, total, 0, status);
+  auto w = make_world(world, seed, total, base_port, status);
   if (!w) return status.error();
   if (prepare) prepare(*w);
   auto t0 = std::chrono::steady_clock::now();

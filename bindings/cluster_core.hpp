@@ -197,7 +197,8 @@ class ClientCore {
 // check there). *bad_scenario tells a scenario that cannot be read or is invalid from other errors.
 Result<nlohmann::json> run_scenario_json(const std::string& text_or_path, bool is_path, std::uint64_t seed,
                                          const std::string& world, bool timeline,
-                                         const std::function<void(World&)>& prepare = {}, bool* bad_scenario = nullptr);
+                                         const std::function<void(World&)>& prepare = {}, bool* bad_scenario = nullptr,
+                                         std::uint16_t base_port = 0);
 
 // Free loopback ports: base, base+1, ... base+count-1 and each +10000 (the bus) can be bound now.
 Result<std::uint16_t> find_free_ports(int count);

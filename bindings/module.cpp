@@ -285,7 +285,9 @@ PYBIND11_MODULE(_core, m) {
 
   m.def(
       "run_scenario",
-      [](const std::string& text_or_path, bool is_path, std::uint64_t seed, const std::string& world, bool timeline) {
+      [](const std::string& text_or_path, bool is_path, std::uint64_t seed, const std::string& world, bool timeline,
+         int base_port) {
+        if (base_port < 0 || base_port > 55535) raise(g_exc.argument, "base_port must be 0..55535");
         Result<nlohmann::json> r = make_error(Errc::state, "");
         bool bad_scenario = false;
         {
@@ -302,7 +304,7 @@ PYBIND11_MODULE(_core, m) {
               }
             };
             Tick::arm(w);
-          }, &bad_scenario);
+          }, &bad_scenario, static_cast<std::uint16_t>(base_port));
         }
         if (!r) {
           if (bad_scenario) raise(g_exc.scenario, r.error().message);
@@ -311,6 +313,7 @@ PYBIND11_MODULE(_core, m) {
         return r->dump();
       },
       py::arg("text_or_path"), py::arg("is_path"), py::arg("seed"), py::arg("world"), py::arg("timeline"),
+      py::arg("base_port") = 0,
       "Runs a scenario; returns what `slotlab run --json` prints (a JSON text).");
 
   m.def("default_node_binary", &default_node_binary, "The slotlab-node binary of this build (or $SLOTLAB_NODE).");

@@ -119,6 +119,16 @@ def test_scenario_in_the_real_world_with_redis_server():
            "steps": [{"do": "create"}, {"do": "wait-until", "condition": "healthy", "timeout_ms": 30000},
                      {"do": "cluster-check"}],
            "final_checks": ["slot-coverage", "agreement"]}
-    r = slotlab.run_scenario(doc, world="redis-server")
+    r = slotlab.run_scenario(doc, world="real", server="/usr/bin/redis-server")
     assert r["world"] == "real" and r["passed"], r["failure"]
     assert r["trace_hash"] is None
+    with pytest.raises(slotlab.ArgumentError, match="server needs world='real'"):
+        slotlab.run_scenario(doc, server="/usr/bin/redis-server")
+
+
+def test_scenario_in_the_real_world_with_slotlab_node(cli, source_dir):
+    # The same file the CLI runs with --world real; real timing differs run to run, the shape not.
+    path = source_dir / "scenarios" / "segfault-master.json"
+    r = slotlab.run_scenario(path, world="real", seed=2)
+    assert r["world"] == "real" and r["passed"], r["failure"]
+    assert r["failovers"][0]["promoted_node"] is not None

@@ -76,37 +76,46 @@ def _merge(base: dict, over: Mapping) -> dict:
 
 
 def _world_arg(world: str) -> str:
+    """A server for the core: "sim", "slotlab-node" (this build's daemon) or a binary's path."""
     if world in ("sim", "slotlab-node"):
         return world
     if world in ("redis", "redis-server"):
         return "/usr/bin/redis-server"
     if os.sep in world:
-        return world
+        return os.path.abspath(world)
     raise ArgumentError(
-        f"world must be 'sim', 'slotlab-node', 'redis-server' or a server path (got {world!r})")
+        f"world must be 'sim' or 'real' (with server='slotlab-node' or a server path) (got {world!r})")
 
 
 def run_scenario(path_or_dict: Union[str, os.PathLike, Mapping[str, Any]], seed: int = 1,
-                 world: str = "sim", *, timeline: bool = False, **overrides: Any) -> dict:
-    """Runs a scenario and returns exactly what ``slotlab run SCENARIO --seed SEED --json`` prints.
+                 world: str = "sim", *, server: Optional[str] = None, base_port: int = 0, timeline: bool = False,
+                 **overrides: Any) -> dict:
+    """Runs a scenario and returns exactly what ``slotlab run SCENARIO --seed SEED --json`` prints
+    (with ``timeline=True``, ``--json --timeline``).
 
     ``path_or_dict`` is a scenario file or the scenario itself as a dict. ``overrides`` replace
     top-level fields of the scenario (dicts are merged: ``topology={"primaries": 5}`` keeps the
-    other topology fields). ``world``: ``"sim"`` (default), ``"slotlab-node"``, ``"redis-server"``
-    or a path of a server binary (real processes on free loopback ports). ``timeline=True`` adds
-    every event (``--timeline``). A bad scenario raises :class:`ScenarioError` naming the field.
-    A failing scenario is not an exception: look at ``result["passed"]`` and ``result["failure"]``.
+    other topology fields). ``world`` is ``"sim"`` (default) or ``"real"``, as ``--world``: real
+    processes of ``server`` (``--server``: ``"slotlab-node"``, the default, or a path such as
+    ``"/usr/bin/redis-server"``) on loopback ports from ``base_port`` (0: free ports are picked).
+    As a shorthand ``world`` may also name the server itself. A bad scenario raises
+    :class:`ScenarioError` naming the field. A failing scenario is not an exception: look at
+    ``result["passed"]`` and ``result["failure"]``.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ArgumentError(f"seed must be a non-negative integer (got {seed!r})")
-    w = _world_arg(world)
+    if world == "real":
+        w = _world_arg(server or "slotlab-node")
+    elif server is not None:
+        raise ArgumentError("server needs world='real' (as --server needs --world real)")
+    else:
+        w = _world_arg(world)
     if isinstance(path_or_dict, Mapping):
         doc = _merge(dict(path_or_dict), overrides)
-        text = json.dumps(doc)
-        return json.loads(_core.run_scenario(text, False, seed, w, timeline))
+        return json.loads(_core.run_scenario(json.dumps(doc), False, seed, w, timeline, base_port))
     path = os.fspath(path_or_dict)
     if not overrides:
-        return json.loads(_core.run_scenario(path, True, seed, w, timeline))
+        return json.loads(_core.run_scenario(path, True, seed, w, timeline, base_port))
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
@@ -116,7 +125,7 @@ def run_scenario(path_or_dict: Union[str, os.PathLike, Mapping[str, Any]], seed:
         raise ScenarioError(f"{path}: not valid JSON: {e}") from None
     if not isinstance(doc, dict):
         raise ScenarioError(f"{path}: the scenario must be a JSON object")
-    return json.loads(_core.run_scenario(json.dumps(_merge(doc, overrides)), False, seed, w, timeline))
+    return json.loads(_core.run_scenario(json.dumps(_merge(doc, overrides)), False, seed, w, timeline, base_port))
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ class UnsupportedError(Error, NotImplementedError): ...
 KNOWN_CHECKS: tuple[str, ...]
 
 def run_scenario(path_or_dict: Union[str, os.PathLike[str], Mapping[str, Any]], seed: int = 1,
-                 world: str = "sim", *, timeline: bool = False, **overrides: Any) -> dict[str, Any]: ...
+                 world: str = "sim", *, server: Optional[str] = None, base_port: int = 0, timeline: bool = False,
+                 **overrides: Any) -> dict[str, Any]: ...
 
 class Node:
     index: int
