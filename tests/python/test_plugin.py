@@ -43,6 +43,7 @@ def test_failure_report_names_seed_and_reproduce_command(tmp_path):
     assert "seed: 42" in out
     assert "reproduce: " in out and "--slotlab-seed=42" in out and "test_inner.py::test_fails" in out
     assert "trace hash: " in out
+    assert "last 15 events:" in out and "state_changed" in out
     # the passing test gets no slotlab section
     assert out.count("reproduce: ") == 1
 

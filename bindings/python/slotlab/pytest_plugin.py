@@ -11,7 +11,8 @@ Both clusters are 3 primaries with 1 replica each and node_timeout_ms=2000 unles
 otherwise with ``@pytest.mark.slotlab(masters=5, replicas=2, node_timeout_ms=..., spares=...)``.
 
 When a test that used a slotlab fixture fails, its report gets a "slotlab" section with the seed,
-the simulated time, the trace hash and the command that reproduces the failure.
+the simulated time, the trace hash, the last events of the timeline and the command that
+reproduces the failure.
 """
 
 from __future__ import annotations
@@ -107,9 +108,19 @@ def real_cluster(request, slotlab_seed):
 
 def _state(c) -> dict:
     try:
-        return {"now_ms": c.now_ms, "trace_hash": c.trace_hash, "kind": "sim" if c.simulated else "real"}
+        events = c.events[-_LAST_EVENTS:]
+        return {"now_ms": c.now_ms, "trace_hash": c.trace_hash, "kind": "sim" if c.simulated else "real",
+                "events": events}
     except slotlab.Error:
         return {}
+
+
+_LAST_EVENTS = 15
+
+
+def _event_line(e: dict) -> str:
+    extra = "".join(f" {k}={e[k]}" for k in ("about", "epoch", "value", "detail") if k in e)
+    return f"  {e['t_ms']:>9} ms {e['node']:<4} {e['event']}{extra}"
 
 
 def reproduce_command(item, seed: int) -> str:
@@ -135,6 +146,9 @@ def pytest_runtest_makereport(item, call):
         lines.append(f"world time at the end: {state['now_ms']} ms ({state.get('kind')})")
     if state.get("trace_hash"):
         lines.append(f"trace hash: {state['trace_hash']}")
+    if state.get("events"):
+        lines.append(f"last {len(state['events'])} events:")
+        lines.extend(_event_line(e) for e in state["events"])
     lines.append("reproduce: " + reproduce_command(item, seed))
     text = "\n".join(lines)
     report.sections.append(("slotlab", text))
