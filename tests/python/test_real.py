@@ -164,3 +164,24 @@ def test_real_cluster_fixture(real_cluster):
     assert real_cluster.command(0, "PING") == "PONG"
     assert real_cluster.healthy()
     assert len(real_cluster.nodes) == 6 and len(real_cluster.primaries()) == 3
+
+
+def test_a_forgotten_real_cluster_is_stopped_at_exit(tmp_path):
+    # A script that never closes its cluster: interpreter exit (finalization, and the atexit hook
+    # for clusters that finalization would not reach) stops every process.
+    import subprocess
+    import sys
+    node_binary()
+    script = tmp_path / "forget.py"
+    script.write_text("import slotlab\n"
+                      "c = slotlab.RealCluster(masters=3, replicas=0)\n"
+                      "print(c.work_dir, ' '.join(n.address.split(':')[1] for n in c.nodes), flush=True)\n"
+                      "held = [c]  # still referenced when the interpreter exits\n")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(slotlab.__file__)))
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 0, p.stderr
+    work_dir, *ports = p.stdout.split()
+    assert len(ports) == 3
+    assert not any(listening(int(port)) for port in ports)
+    assert server_pids(work_dir) == [] or pids_alive(server_pids(work_dir)) == []

@@ -22,9 +22,11 @@ Errors from the core are Python exceptions (all subclasses of :class:`slotlab.Er
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import json
 import os
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
@@ -469,6 +471,20 @@ class Cluster:
         return self._core.trace_hash
 
 
+# Real clusters still open when the interpreter exits (a script that forgot `with`) are stopped
+# then; a killed interpreter (SIGKILL) cannot do that.
+_open_real_clusters: "weakref.WeakSet[RealCluster]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_real_clusters() -> None:
+    for c in list(_open_real_clusters):
+        try:
+            c.close()
+        except Error:
+            pass
+
+
 class RealCluster(Cluster):
     """The same API over real processes on free loopback ports: ``server`` is ``"slotlab-node"``
     (this build's daemon) or a path such as ``"/usr/bin/redis-server"``. Use it as a context
@@ -484,6 +500,7 @@ class RealCluster(Cluster):
         if self._world == "sim":
             raise ArgumentError("RealCluster needs a server binary; use Cluster for the simulator")
         super().__init__(masters, replicas, node_timeout_ms, seed, **kwargs)
+        _open_real_clusters.add(self)
 
     @property
     def work_dir(self) -> str:
