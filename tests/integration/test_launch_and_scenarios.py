@@ -66,6 +66,8 @@ def test_segfault_scenario_in_the_real_world(server, slotlab_cli):
     assert r.returncode == 0 and result["passed"], r.stdout[-3000:] + r.stderr
     assert result["world"] == "real"
     (f,) = result["failovers"]
-    # The stages come from the nodes' logs; a promotion follows FAIL (cluster-node-timeout 2000).
+    # The stages come from the nodes' logs; a promotion follows FAIL. The crash is timed from
+    # when the process is gone: redis-server stops answering ~1 s before that (it writes its bug
+    # report first), so FAIL may come sooner than cluster-node-timeout (2000 ms) after it.
     assert f["promoted_node"] is not None
-    assert 2000 <= f["ms_to_fail"] <= f["ms_to_promotion"] < 20000
+    assert 0 < f["ms_to_fail"] <= f["ms_to_promotion"] < 20000
