@@ -677,7 +677,7 @@ std::vector<CheckResult> ClusterCore::check(const std::vector<std::string>& name
   for (const auto& n : world_->node_names())
     if (members_.count(n) != 0 && world_->running(n)) eps.push_back(world_->endpoint(n));
   auto obs = observe(*pool_, eps, std::min<Millis>(options_.command_timeout_ms, 2000));
-  return run_named_checks(names.empty() ? known_check_names() : names, obs);
+  return run_named_checks(names.empty() ? observation_check_names() : names, obs);
 }
 
 bool ClusterCore::healthy(std::string& why) {

@@ -459,7 +459,7 @@ PYBIND11_MODULE(_core, m) {
       .def("check",
            [](PyCluster& c, const std::vector<std::string>& names) {
              for (const auto& n : names) {
-               const auto& known = harness::known_check_names();
+               const auto& known = harness::observation_check_names();
                if (std::find(known.begin(), known.end(), n) == known.end())
                  raise(g_exc.argument, fmt::format("unknown check '{}'", n));
              }
@@ -482,7 +482,7 @@ PYBIND11_MODULE(_core, m) {
            })
       .def("events", [](PyCluster& c) { return c.core().events().dump(); });
 
-  m.attr("known_checks") = harness::known_check_names();
+  m.attr("known_checks") = harness::observation_check_names();
 
   py::class_<PyClient>(m, "Client")
       .def(py::init<PyCluster&, Millis, int>(), py::arg("cluster"), py::arg("command_timeout_ms"), py::arg("max_attempts"),

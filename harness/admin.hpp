@@ -156,6 +156,7 @@ struct MoveOptions {
   Millis timeout_ms = 60000;         // --cluster-timeout: MIGRATE's timeout
   bool replace = false;              // --cluster-replace
   bool fixing = false;               // running for fix (a slot found unserved gets the target as owner)
+  std::size_t* keys_moved = nullptr; // if set, counts the keys MIGRATE moved
 };
 
 enum MoveFlags : unsigned {
@@ -221,6 +222,7 @@ struct ReshardOptions {
 struct ReshardReport {
   std::vector<ReshardMove> plan;
   int moved = 0;
+  std::size_t keys_moved = 0;
 };
 
 // redis-cli --cluster reshard ... --cluster-yes.

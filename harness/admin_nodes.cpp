@@ -37,9 +37,10 @@ namespace {
 
 // Whether the new node has joined: every loaded node lists it (out of handshake), it lists every
 // loaded node, and all agree on the slot configuration (clusterManagerIsConfigConsistent).
-// `problem` says what is missing.
+// `problem` says what is missing; `strangers` gets the loaded nodes that do not know the new one.
 bool joined(AdminContext& ctx, const ClusterTopology& topo, const Endpoint& new_ep, const std::string& new_id,
-            std::string& problem) {
+            std::string& problem, std::vector<const AdminNode*>& strangers) {
+  strangers.clear();
   std::string first_sig;
   bool ok = true;
   auto note = [&](std::string p) {
@@ -80,7 +81,10 @@ bool joined(AdminContext& ctx, const ClusterTopology& topo, const Endpoint& new_
     for (const NodeLine& l : *lines) {
       if (l.id == new_id && !l.has_flag("handshake") && !l.has_flag("noaddr")) knows_new = true;
     }
-    if (!knows_new) note(fmt::format("{} does not know {} ({}) yet", e.str(), new_ep.str(), new_id));
+    if (!knows_new) {
+      note(fmt::format("{} does not know {} ({}) yet", e.str(), new_ep.str(), new_id));
+      strangers.push_back(&topo.nodes[i]);
+    }
   }
   return ok;
 }
@@ -102,8 +106,9 @@ Result<void> wait_for_new_node(AdminContext& ctx, const ClusterTopology& topo, c
   std::size_t next_target = 1;  // the first MEET went to nodes[0]
   std::string problem;
   std::string last_meet_answer;
+  std::vector<const AdminNode*> strangers;
   while (true) {
-    if (joined(ctx, topo, new_ep, new_id, problem)) return {};
+    if (joined(ctx, topo, new_ep, new_id, problem, strangers)) return {};
     if (driver.now_ms() >= deadline) {
       std::string msg = fmt::format("node {} ({}) did not join the cluster within {} ms: {}", new_ep.str(), new_id,
                                     ctx.join_timeout_ms, problem);
@@ -112,13 +117,18 @@ Result<void> wait_for_new_node(AdminContext& ctx, const ClusterTopology& topo, c
       return make_error(Errc::timeout, msg);
     }
     if (++polls > check_after) {
-      const AdminNode& target = topo.nodes[next_target % topo.nodes.size()];
-      ++next_target;
-      ctx.say(fmt::format("Node {} has not joined yet ({}): sending CLUSTER MEET {} {} again", new_ep.str(), problem,
-                          target.endpoint.ip, target.endpoint.port));
-      auto r = send(ctx, new_ep, meet_command(target));
-      last_meet_answer = r ? r->describe() : r.error().message;
-      ++report.meets_sent;
+      // A node that forgot the new one (CLUSTER FORGET, e.g. by an earlier del-node of the same
+      // node) ignores gossip about it for 60 s, but accepts a MEET from it: the new node meets every
+      // node that does not know it yet, or, when all know it, the next one in turn.
+      std::vector<const AdminNode*> targets = strangers;
+      if (targets.empty()) targets.push_back(&topo.nodes[next_target++ % topo.nodes.size()]);
+      for (const AdminNode* target : targets) {
+        ctx.say(fmt::format("Node {} has not joined yet ({}): sending CLUSTER MEET {} {} again", new_ep.str(), problem,
+                            target->endpoint.ip, target->endpoint.port));
+        auto r = send(ctx, new_ep, meet_command(*target));
+        last_meet_answer = r ? r->describe() : r.error().message;
+        ++report.meets_sent;
+      }
       polls = 0;
     }
     driver.sleep_ms(1000);

@@ -141,6 +141,7 @@ Result<void> migrate_keys_in_slot(AdminContext& ctx, ClusterTopology& topo, cons
       }
     }
     if (dots != nullptr) dots->append(keys->elements.size(), '.');
+    if (o.keys_moved != nullptr) *o.keys_moved += keys->elements.size();
   }
 }
 
@@ -287,6 +288,7 @@ Result<ReshardReport> reshard(AdminContext& ctx, const Endpoint& entry, const Re
   move.pipeline = options.pipeline;
   move.timeout_ms = options.timeout_ms;
   move.replace = options.replace;
+  move.keys_moved = &report.keys_moved;
   for (const ReshardMove& m : report.plan) {
     AdminNode* src = topo->find(m.source_id);
     auto r = move_slot(ctx, *topo, *src, target, m.slot, kMoveVerbose, move);

@@ -159,7 +159,8 @@ Result<void> AdminStep::reshard(const Endpoint& e) {
   for (const auto& m : r->plan) ++per_source[name_of_id(m.source_id)];
   std::string from;
   for (const auto& [n, c] : per_source) from += fmt::format("{}{} from {}", from.empty() ? "" : ", ", c, n);
-  out_.detail = fmt::format("moved {} slot(s) to {}{}", r->moved, name_of_id(o.to), from.empty() ? "" : " (" + from + ")");
+  out_.detail = fmt::format("moved {} slot(s) and {} key(s) to {}{}", r->moved, r->keys_moved, name_of_id(o.to),
+                            from.empty() ? "" : " (" + from + ")");
   return {};
 }
 

@@ -162,13 +162,25 @@ CheckResult check_all_reachable(const std::vector<NodeObservation>& obs) {
 
 const std::vector<std::string>& known_check_names() {
   static const std::vector<std::string> names = {"slot-coverage", "agreement", "cluster-state-ok",
-                                                 "epochs-converged", "single-owner", "all-reachable"};
+                                                 "epochs-converged", "single-owner", "all-reachable",
+                                                 "acknowledged-writes"};
+  return names;
+}
+
+const std::vector<std::string>& observation_check_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& n : known_check_names())
+      if (n != "acknowledged-writes") out.push_back(n);
+    return out;
+  }();
   return names;
 }
 
 std::vector<CheckResult> run_named_checks(const std::vector<std::string>& names, const std::vector<NodeObservation>& obs) {
   std::vector<CheckResult> out;
   for (const auto& n : names) {
+    if (n == "acknowledged-writes") continue;  // the runner's (it needs the workloads)
     if (n == "slot-coverage") {
       out.push_back(check_slot_coverage(obs));
     } else if (n == "agreement") {

@@ -29,7 +29,11 @@ CheckResult check_single_owner(const std::vector<NodeObservation>& obs);
 // Every reachable node is reachable (used for "all nodes are up" expectations).
 CheckResult check_all_reachable(const std::vector<NodeObservation>& obs);
 
+// The checks over observations. "acknowledged-writes" (every acknowledged write of the scenario's
+// workloads is readable) needs the workloads' histories: the runner evaluates it, not this function.
 std::vector<CheckResult> run_named_checks(const std::vector<std::string>& names, const std::vector<NodeObservation>& obs);
 const std::vector<std::string>& known_check_names();
+// The names run_named_checks evaluates itself: every known check but "acknowledged-writes".
+const std::vector<std::string>& observation_check_names();
 
 }  // namespace slotlab::harness

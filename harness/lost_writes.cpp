@@ -66,7 +66,7 @@ LostWriteReport check_lost_writes(Driver& driver, const std::vector<Endpoint>& s
     lw.cause = "unexplained";
     for (const auto& f : faults) {
       if (f.endpoint == op.served_by && f.at_ms >= op.end_ms) {
-        lw.cause = "async-replication";
+        lw.cause = f.failed_over ? "async-replication" : "unpersisted-on-restart";
         lw.permitted = true;
         break;
       }

@@ -5,6 +5,9 @@
 // whether the Redis Cluster specification permits it ("Write safety" in cluster-spec.md):
 //  - async-replication: the primary that acknowledged it was crashed or killed afterwards and
 //    its slots were failed over; the replica had not received the write yet. Permitted.
+//  - unpersisted-on-restart: that primary crashed or was killed and came back with the data it
+//    had made durable (nothing without persistence; up to the last fsync with the AOF), and no
+//    replica took over. Permitted: it is the durability the node was configured with.
 //  - unexplained: nothing in the run's faults allows the loss. Not permitted: a bug, or an
 //    orderly operation (reshard, manual failover, add/del-node) that lost data.
 // Unknown-outcome writes are read too: present or absent, both are allowed.
@@ -25,6 +28,7 @@ struct FaultRecord {
   std::string node;
   std::string kind;  // "crash", "kill"
   Millis at_ms = 0;
+  bool failed_over = false;  // a replica was promoted in its place afterwards
 };
 
 struct LostWrite {

@@ -11,6 +11,8 @@
 
 #include "harness/admin.hpp"
 #include "harness/admin_steps.hpp"
+#include "harness/lost_writes.hpp"
+#include "harness/workload.hpp"
 #include "node/strings.hpp"
 
 namespace slotlab::harness {
@@ -52,6 +54,13 @@ class Run {
   Result<void> wait_until(const Step& st, const std::string& node, StepOutcome& out);
   bool condition_holds(const std::string& cond, const std::string& node, std::string& why);
   void build_failovers(RunResult& r);
+  // Workloads (load-keys, start-workload, stop-workload) and the acknowledged-writes check.
+  Result<void> workload_step(const Step& st, StepOutcome& out);
+  bool stop_workloads(Millis timeout_ms);
+  std::vector<FaultRecord> faults() const;
+  CheckResult check_acknowledged_writes();
+  std::vector<CheckResult> run_checks(const std::vector<std::string>& names);
+  void summarize_workloads(RunResult& r);
 
   const Scenario& sc_;
   World& world_;
@@ -68,7 +77,143 @@ class Run {
   std::vector<CrashInfo> crashes_;
   std::map<std::string, std::vector<std::pair<int, int>>> slots_at_crash_;
   std::set<std::string> members_;  // nodes in the cluster: create's, then add-node / del-node
+  std::map<std::string, std::unique_ptr<Workload>> workloads_;  // by name; ordered
+  std::optional<LostWriteReport> last_lost_;
 };
+
+std::vector<FaultRecord> Run::faults() const {
+  std::vector<FaultRecord> out;
+  for (const CrashInfo& c : crashes_) {
+    FaultRecord f;
+    f.endpoint = world_.endpoint(c.node);
+    f.node = c.node;
+    f.kind = "crash";
+    f.at_ms = world_.start_time_ms() + c.at_ms;
+    for (const TimelineEvent& ev : world_.timeline()) {
+      if (ev.t_ms >= c.at_ms && ev.kind == TraceKind::promoted && ev.about == c.node) f.failed_over = true;
+    }
+    out.push_back(f);
+  }
+  return out;
+}
+
+// Every acknowledged write of every workload so far must be readable (unknown-outcome writes may
+// be present or absent); a loss is acceptable only when a fault of the run explains it.
+CheckResult Run::check_acknowledged_writes() {
+  CheckResult c;
+  c.name = "acknowledged-writes";
+  std::vector<OpRecord> history;
+  for (const auto& [name, wl] : workloads_) history.insert(history.end(), wl->history().begin(), wl->history().end());
+  LostWriteReport rep = check_lost_writes(world_, running_endpoints(), history, faults(), 60000);
+  c.passed = rep.passed();
+  c.detail = fmt::format("{} acknowledged, {} present, {} lost ({} permitted by the spec, {} unexplained), {} unreadable, "
+                         "{} unknown-outcome ({} present)",
+                         rep.acknowledged, rep.present, rep.lost, rep.lost_permitted, rep.lost_unexplained, rep.unreadable,
+                         rep.unknown, rep.unknown_present);
+  if (!rep.losses.empty()) {
+    const LostWrite& l = rep.losses.front();
+    c.detail += fmt::format("; e.g. {} acknowledged by {}:{} at {} ms: {}", l.key, l.acked_by.ip, l.acked_by.port,
+                            l.acked_ms - world_.start_time_ms(), l.found.empty() ? "missing" : "holds " + l.found);
+  }
+  last_lost_ = std::move(rep);
+  return c;
+}
+
+std::vector<CheckResult> Run::run_checks(const std::vector<std::string>& names) {
+  std::vector<CheckResult> out = run_named_checks(names, observe_running());
+  if (std::find(names.begin(), names.end(), "acknowledged-writes") != names.end()) out.push_back(check_acknowledged_writes());
+  return out;
+}
+
+bool Run::stop_workloads(Millis timeout_ms) {
+  for (auto& [name, wl] : workloads_) wl->stop();
+  return world_.run_until(
+      [this] {
+        for (const auto& [name, wl] : workloads_)
+          if (!wl->idle()) return false;
+        return true;
+      },
+      world_.now_ms() + timeout_ms);
+}
+
+Result<void> Run::workload_step(const Step& st, StepOutcome& out) {
+  if (st.action == "stop-workload") {
+    auto it = workloads_.find(st.workload);
+    if (it == workloads_.end()) return make_error(Errc::state, fmt::format("{}: no workload named '{}'", st.path, st.workload));
+    Workload& wl = *it->second;
+    wl.stop();
+    if (!world_.run_until([&wl] { return wl.idle(); }, world_.now_ms() + 30000)) {
+      return make_error(Errc::timeout, fmt::format("{}: workload '{}' still has operations in flight after 30 s", st.path, st.workload));
+    }
+    out.detail = fmt::format("{}: {} writes, {} ok, {} failed, {} unknown", st.workload, wl.history().size(),
+                             wl.count(CommandOutcome::Kind::ok), wl.count(CommandOutcome::Kind::failed),
+                             wl.count(CommandOutcome::Kind::unknown));
+    return {};
+  }
+  WorkloadOptions o;
+  o.name = st.workload;
+  o.key_prefix = st.workload;
+  o.clients = static_cast<int>(st.clients);
+  o.value_bytes = static_cast<int>(st.value_bytes);
+  o.think_ms = st.action == "load-keys" ? 0 : st.think_ms;
+  if (st.action == "load-keys") o.max_ops = static_cast<std::uint64_t>(st.count);
+  auto wl = std::make_unique<Workload>(world_, running_endpoints(), o);
+  Workload& ref = *wl;
+  workloads_[st.workload] = std::move(wl);
+  ref.start();
+  if (st.action == "start-workload") {
+    out.detail = fmt::format("{}: {} clients writing unique keys", st.workload, o.clients);
+    return {};
+  }
+  bool done = world_.run_until([&ref] { return !ref.running() && ref.idle(); }, world_.now_ms() + st.timeout_ms);
+  std::size_t ok = ref.count(CommandOutcome::Kind::ok);
+  out.detail = fmt::format("{} of {} keys written ({} failed, {} unknown)", ok, st.count, ref.count(CommandOutcome::Kind::failed),
+                           ref.count(CommandOutcome::Kind::unknown));
+  if (!done) {
+    ref.stop();
+    return make_error(Errc::timeout, fmt::format("{}: loading {} keys did not finish within {} ms: {}", st.path, st.count,
+                                                 st.timeout_ms, out.detail));
+  }
+  if (ok != static_cast<std::size_t>(st.count)) {
+    return make_error(Errc::state, fmt::format("{}: {}", st.path, out.detail));
+  }
+  return {};
+}
+
+void Run::summarize_workloads(RunResult& r) {
+  for (const auto& [name, wl] : workloads_) {
+    WorkloadSummary s;
+    s.name = name;
+    s.writes = wl->history().size();
+    s.ok = wl->count(CommandOutcome::Kind::ok);
+    s.failed = wl->count(CommandOutcome::Kind::failed);
+    s.unknown = wl->count(CommandOutcome::Kind::unknown);
+    // Availability: the longest stretch during which every completed write failed.
+    Millis first_fail = -1;
+    for (const OpRecord& op : wl->history()) {
+      if (op.outcome == CommandOutcome::Kind::ok) {
+        if (first_fail >= 0) s.longest_error_window_ms = std::max(s.longest_error_window_ms, op.end_ms - first_fail);
+        first_fail = -1;
+      } else if (first_fail < 0 && op.end_ms > 0) {
+        first_fail = op.end_ms;
+      }
+    }
+    r.workloads.push_back(s);
+  }
+  if (last_lost_) {
+    LostWritesSummary l;
+    l.acknowledged = last_lost_->acknowledged;
+    l.present = last_lost_->present;
+    l.lost = last_lost_->lost;
+    l.lost_permitted = last_lost_->lost_permitted;
+    l.lost_unexplained = last_lost_->lost_unexplained;
+    l.unreadable = last_lost_->unreadable;
+    l.unknown = last_lost_->unknown;
+    l.unknown_present = last_lost_->unknown_present;
+    l.by_cause = last_lost_->by_cause;
+    r.lost_writes = l;
+  }
+}
 
 Result<std::string> Run::resolve(const std::string& selector) {
   if (selector == "@last") {
@@ -246,8 +391,38 @@ Result<void> Run::do_step(const Step& st, StepOutcome& out) {
     out.detail = fmt::format("slept {} ms", st.duration_ms);
     return {};
   }
+  if (st.action == "load-keys" || st.action == "start-workload" || st.action == "stop-workload") return workload_step(st, out);
+  if (st.action == "failover") {
+    // CLUSTER FAILOVER [FORCE|TAKEOVER] sent to a replica, as an operator does from redis-cli;
+    // then a bounded wait until the node says it is a primary.
+    RespConnection& c = pool_.get(world_.endpoint(node));
+    std::vector<std::string> cmd{"CLUSTER", "FAILOVER"};
+    if (st.how != "default") cmd.push_back(to_upper(st.how));
+    auto reply = c.call(cmd, opt_.command_timeout_ms);
+    if (!reply) return make_error(reply.error().code, fmt::format("{}: {}: {}", st.path, node, reply.error().message));
+    if (reply->is_error()) return make_error(Errc::state, fmt::format("{}: {} answered {}", st.path, node, reply->describe()));
+    last_node_ = node;
+    Millis deadline = world_.now_ms() + st.timeout_ms;
+    std::string why;
+    while (true) {
+      for (const auto& o : observe_running(false)) {
+        if (!(o.endpoint == world_.endpoint(node))) continue;
+        const NodeLine* me = o.myself();
+        if (me != nullptr && me->is_primary()) {
+          out.detail = fmt::format("{} is a primary {} ms after CLUSTER FAILOVER{}", node, rel_now() - out.start_ms,
+                                   st.how == "default" ? "" : " " + to_upper(st.how));
+          return {};
+        }
+        why = o.reachable ? fmt::format("{} is still a replica", node) : fmt::format("{} unreachable: {}", node, o.error);
+      }
+      if (world_.now_ms() >= deadline) {
+        return make_error(Errc::timeout, fmt::format("{}: {} not promoted within {} ms: {}", st.path, node, st.timeout_ms, why));
+      }
+      world_.wait_for_change(std::min(world_.now_ms() + world_.poll_interval_ms(), deadline));
+    }
+  }
   if (st.action == "check") {
-    auto results = run_named_checks(st.checks, observe_running());
+    auto results = run_checks(st.checks);
     bool ok = true;
     std::string failed;
     for (const auto& c : results) {
@@ -374,8 +549,14 @@ RunResult Run::go() {
     }
   }
   if (!r.aborted) {
-    r.checks = run_named_checks(sc_.final_checks, observe_running());
+    if (!stop_workloads(30000)) {
+      r.aborted = true;
+      r.failure = "workloads still had operations in flight 30 s after the last step";
+    } else {
+      r.checks = run_checks(sc_.final_checks);
+    }
   }
+  summarize_workloads(r);
   r.timeline = world_.timeline();
   r.trace_hash = world_.trace_hash();
   r.world_time_ms = rel_now();
@@ -440,6 +621,21 @@ nlohmann::json to_json(const RunResult& r, bool include_timeline) {
                    {"new_config_epoch", f.new_config_epoch}});
   }
   j["failovers"] = fos;
+  json wls = json::array();
+  for (const auto& w : r.workloads) {
+    wls.push_back({{"name", w.name}, {"writes", w.writes}, {"ok", w.ok}, {"failed", w.failed}, {"unknown", w.unknown},
+                   {"longest_error_window_ms", w.longest_error_window_ms}});
+  }
+  j["workloads"] = wls;
+  if (r.lost_writes) {
+    const LostWritesSummary& l = *r.lost_writes;
+    j["lost_writes"] = {{"acknowledged", l.acknowledged}, {"present", l.present}, {"lost", l.lost},
+                        {"lost_permitted", l.lost_permitted}, {"lost_unexplained", l.lost_unexplained},
+                        {"unreadable", l.unreadable}, {"unknown", l.unknown}, {"unknown_present", l.unknown_present},
+                        {"by_cause", l.by_cause}};
+  } else {
+    j["lost_writes"] = nullptr;
+  }
   if (include_timeline) {
     json tl = json::array();
     for (const auto& e : r.timeline) {
@@ -468,6 +664,15 @@ std::string summary_text(const RunResult& r) {
     out += fmt::format("  failover of {}: first PFAIL {}, FAIL {}, election {}, promotion of {} {}, all ok {}\n",
                        f.failed_node, ms(f.first_pfail_ms), ms(f.fail_ms), ms(f.election_start_ms),
                        f.promoted_node.empty() ? "?" : f.promoted_node, ms(f.promotion_ms), ms(f.all_ok_ms));
+  }
+  for (const auto& w : r.workloads) {
+    out += fmt::format("  workload {}: {} writes, {} ok, {} failed, {} unknown; longest error window {} ms\n", w.name, w.writes,
+                       w.ok, w.failed, w.unknown, w.longest_error_window_ms);
+  }
+  if (r.lost_writes) {
+    const LostWritesSummary& l = *r.lost_writes;
+    out += fmt::format("  lost writes: {} of {} acknowledged ({} permitted by the spec, {} unexplained), {} unreadable\n", l.lost,
+                       l.acknowledged, l.lost_permitted, l.lost_unexplained, l.unreadable);
   }
   if (!r.failure.empty()) out += "  failure: " + r.failure + "\n";
   if (r.trace_hash) out += fmt::format("  trace hash {:016x}, {} ms of world time\n", *r.trace_hash, r.world_time_ms);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,19 @@ struct FailoverRecord {
   int votes = 0;
 };
 
+struct WorkloadSummary {
+  std::string name;
+  std::size_t writes = 0, ok = 0, failed = 0, unknown = 0;
+  Millis longest_error_window_ms = 0;  // longest time from a failed write to the next ok one
+};
+
+// The last acknowledged-writes check of the run (see lost_writes.hpp).
+struct LostWritesSummary {
+  std::size_t acknowledged = 0, present = 0, lost = 0, lost_permitted = 0, lost_unexplained = 0, unreadable = 0;
+  std::size_t unknown = 0, unknown_present = 0;
+  std::map<std::string, std::size_t> by_cause;
+};
+
 struct RunResult {
   std::string scenario;
   std::uint64_t seed = 0;
@@ -54,6 +68,8 @@ struct RunResult {
   std::vector<StepOutcome> steps;
   std::vector<CheckResult> checks;
   std::vector<FailoverRecord> failovers;
+  std::vector<WorkloadSummary> workloads;
+  std::optional<LostWritesSummary> lost_writes;
   std::vector<TimelineEvent> timeline;
   std::optional<std::uint64_t> trace_hash;
   Millis world_time_ms = 0;   // time the run took in the world (simulated ms in the simulator)

@@ -28,7 +28,9 @@ const std::set<std::string>& admin_actions() {
 
 const std::set<std::string>& known_actions() {
   static const std::set<std::string> a = [] {
-    std::set<std::string> all = {"create", "wait-until", "crash", "kill", "restart", "sleep", "check"};
+    std::set<std::string> all = {"create", "wait-until", "crash",         "kill",         "restart",
+                                 "sleep",  "check",      "load-keys",     "start-workload", "stop-workload",
+                                 "failover"};
     all.insert(admin_actions().begin(), admin_actions().end());
     return all;
   }();
@@ -290,6 +292,7 @@ Result<Scenario> parse_scenario(const json& doc) {
 
   if (!doc.contains("steps") || !doc["steps"].is_array()) return bad("$.steps", "missing or not an array");
   const json& steps = doc["steps"];
+  std::set<std::string> workload_names;  // load-keys / start-workload names, each used once
   for (std::size_t i = 0; i < steps.size(); ++i) {
     std::string path = fmt::format("$.steps[{}]", i);
     const json& js = steps[i];
@@ -351,6 +354,58 @@ Result<Scenario> parse_scenario(const json& doc) {
           return bad(cpath, fmt::format("unknown check '{}' (expected one of: {})", c.get<std::string>(), join(names)));
         }
         st.checks.push_back(c.get<std::string>());
+      }
+    } else if (st.action == "load-keys" || st.action == "start-workload") {
+      bool load = st.action == "load-keys";
+      std::set<std::string> allowed = {"do", "label", "name", "clients", "value_bytes"};
+      allowed.insert(load ? "count" : "think_ms");
+      if (load) allowed.insert("timeout_ms");
+      if (auto r = check_keys(js, path, allowed); !r) return r.error();
+      auto name = get_string(js, "name", path, false);
+      if (!name) return name.error();
+      st.workload = name->empty() ? (load ? "keys" : "writes") : *name;
+      if (!workload_names.insert(st.workload).second) {
+        return bad(path + ".name", fmt::format("workload name '{}' is already used by an earlier step", st.workload));
+      }
+      auto clients = get_int(js, "clients", path, 1, 1000, 4);
+      if (!clients) return clients.error();
+      st.clients = *clients;
+      auto vb = get_int(js, "value_bytes", path, 1, 1 << 20, 16);
+      if (!vb) return vb.error();
+      st.value_bytes = *vb;
+      if (load) {
+        auto count = get_int(js, "count", path, 1, 10'000'000, std::nullopt);
+        if (!count) return count.error();
+        st.count = *count;
+        auto t = get_int(js, "timeout_ms", path, 1, 86'400'000, 600'000);
+        if (!t) return t.error();
+        st.timeout_ms = *t;
+      } else {
+        auto think = get_int(js, "think_ms", path, 0, 60'000, 10);
+        if (!think) return think.error();
+        st.think_ms = *think;
+      }
+    } else if (st.action == "failover") {
+      if (auto r = check_keys(js, path, {"do", "label", "node", "mode", "timeout_ms"}); !r) return r.error();
+      auto node = get_string(js, "node", path, true);
+      if (!node) return node.error();
+      st.node = *node;
+      auto mode = get_string(js, "mode", path, false);
+      if (!mode) return mode.error();
+      st.how = mode->empty() ? "default" : *mode;
+      if (st.how != "default" && st.how != "force" && st.how != "takeover") {
+        return bad(path + ".mode", fmt::format("expected default, force or takeover, got '{}'", st.how));
+      }
+      auto t = get_int(js, "timeout_ms", path, 1, 86'400'000, 30'000);
+      if (!t) return t.error();
+      st.timeout_ms = *t;
+    } else if (st.action == "stop-workload") {
+      if (auto r = check_keys(js, path, {"do", "label", "name"}); !r) return r.error();
+      auto name = get_string(js, "name", path, false);
+      if (!name) return name.error();
+      st.workload = name->empty() ? "writes" : *name;
+      if (workload_names.count(st.workload) == 0) {
+        return bad(path + ".name", fmt::format("no earlier start-workload step named '{}'", st.workload));
       }
     } else if (is_admin_action(st.action)) {
       int total = s.topology.primaries * (1 + s.topology.replicas) + s.topology.spares;

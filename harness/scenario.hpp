@@ -57,6 +57,12 @@ struct Step {
   std::string label;
   std::string path;                      // JSON path of this step, for messages
   AdminArgs admin;                       // admin steps
+  // load-keys / start-workload / stop-workload
+  std::string workload;                  // workload name
+  std::int64_t count = 0;                // load-keys: how many keys
+  std::int64_t clients = 4;              // concurrent clients
+  std::int64_t think_ms = 10;            // pause between a reply and a client's next write
+  std::int64_t value_bytes = 16;
 };
 
 struct Scenario {

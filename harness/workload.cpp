@@ -42,6 +42,10 @@ std::size_t Workload::count(CommandOutcome::Kind kind) const {
 
 void Workload::next_op(int client) {
   if (!running_) return;
+  if (options_.max_ops != 0 && history_.size() >= options_.max_ops) {
+    running_ = false;
+    return;
+  }
   std::uint64_t n = ++seq_[static_cast<std::size_t>(client)];
   std::string key = fmt::format("{}:{}:{}", options_.key_prefix, client, n);
   std::string value = fmt::format("{:0>{}}", n, options_.value_bytes);

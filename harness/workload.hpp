@@ -23,6 +23,7 @@ struct WorkloadOptions {
   Millis think_ms = 10;         // pause between a reply and the client's next operation
   std::string key_prefix = "wl";
   int value_bytes = 16;         // values are the sequence number padded to this size
+  std::uint64_t max_ops = 0;    // stop after this many operations (0: until stop())
   ClusterClientOptions client;
 };
 

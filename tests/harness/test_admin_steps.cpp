@@ -105,7 +105,7 @@ TEST_CASE("the grow-and-shrink scenario passes", "[admin][scenario]") {
   CHECK_FALSE(rebalance->log.empty());
   const StepOutcome* drain = step_of(r, "drain n4");
   REQUIRE(drain != nullptr);
-  CHECK(drain->detail == "moved 1000 slot(s) to n2 (1000 from n4)");
+  CHECK(drain->detail == "moved 1000 slot(s) and 0 key(s) to n2 (1000 from n4)");
 }
 
 TEST_CASE("admin steps in a scenario: names resolved, logs kept, deterministic", "[admin][scenario]") {
@@ -129,7 +129,7 @@ TEST_CASE("admin steps in a scenario: names resolved, logs kept, deterministic",
   CHECK(step_of(a, "add")->node == "n4");
   // No primary has a replica: the first loaded primary (the entry, n1) gets it.
   CHECK(step_of(a, "add-replica")->detail == "n5 joined as a replica of n1");
-  CHECK(step_of(a, "reshard")->detail == "moved 5 slot(s) to n4 (5 from n2)");
+  CHECK(step_of(a, "reshard")->detail == "moved 5 slot(s) and 0 key(s) to n4 (5 from n2)");
   CHECK(step_of(a, "simulate")->detail.find("would move") == 0);
   CHECK(step_of(a, "call")->detail.find("PONG") != std::string::npos);
   CHECK(step_of(a, "call")->log.front() == ">>> Calling PING");
