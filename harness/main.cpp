@@ -1,6 +1,6 @@
 // The slotlab command line.
 //
-//   slotlab run SCENARIO [--seed N] [--json] [--timeline] [--world sim|real [--server PATH] [--base-port P]]
+//   slotlab run SCENARIO [--seed N] [--json] [--timeline] [--report DIR] [--world sim|real [--server PATH] [--base-port P]]
 //   slotlab launch --masters N --replicas R [--base-port P] [--server PATH] [--dir DIR] [--password PW]
 //   slotlab launch --stop [--dir DIR]
 //
@@ -34,7 +34,7 @@ int usage(const char* msg = nullptr) {
   if (msg != nullptr) std::fprintf(stderr, "slotlab: %s\n\n", msg);
   std::fprintf(stderr,
                "Usage:\n"
-               "  slotlab run SCENARIO.json [--seed N] [--json] [--timeline]\n"
+               "  slotlab run SCENARIO.json [--seed N] [--json] [--timeline] [--report DIR]\n"
                "              [--world sim|real] [--server PATH] [--base-port P]\n"
                "      Runs a scenario in the deterministic simulator and prints a summary,\n"
                "      or with --json the result as JSON (--timeline adds every event). --world real\n"
@@ -65,7 +65,7 @@ int cmd_run(const std::vector<std::string>& args) {
   std::string path;
   std::uint64_t seed = 1;
   bool json = false, timeline = false;
-  std::string world_kind = "sim", server;
+  std::string world_kind = "sim", server, report_dir;
   std::uint64_t base_port = 30001;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -86,6 +86,9 @@ int cmd_run(const std::vector<std::string>& args) {
       json = true;
     } else if (a == "--timeline") {
       timeline = true;
+    } else if (a == "--report") {
+      if (i + 1 >= args.size()) return usage("--report needs a directory");
+      report_dir = args[++i];
     } else if (!a.empty() && a[0] == '-') {
       return usage(fmt::format("unknown option {}", a).c_str());
     } else if (path.empty()) {
@@ -120,6 +123,19 @@ int cmd_run(const std::vector<std::string>& args) {
     std::cout << slotlab::harness::summary_text(result);
     std::cout << fmt::format("  wall-clock time {} ms ({:.0f}x real time)\n", wall,
                              wall > 0 ? static_cast<double>(result.world_time_ms) / static_cast<double>(wall) : 0.0);
+  }
+  if (!report_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(report_dir, ec);
+    std::string base = fmt::format("{}/{}-seed{}{}", report_dir, sc->name, seed, world_kind == "sim" ? "" : "-real");
+    std::ofstream md(base + ".md"), js(base + ".json");
+    md << slotlab::harness::report_markdown(result, sc->description);
+    js << slotlab::harness::to_json(result, false).dump(2) << "\n";  // the timeline: --json --timeline
+    if (!md || !js) {
+      std::fprintf(stderr, "slotlab: cannot write the report to %s.md / .json\n", base.c_str());
+      return 2;
+    }
+    std::fprintf(stderr, "report written to %s.md (and %s.json)\n", base.c_str(), base.c_str());
   }
   return result.passed ? 0 : 1;
 }

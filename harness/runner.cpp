@@ -679,4 +679,51 @@ std::string summary_text(const RunResult& r) {
   return out;
 }
 
+std::string report_markdown(const RunResult& r, const std::string& scenario_description) {
+  auto ms = [](const std::optional<Millis>& v) { return v ? fmt::format("{}", *v) : std::string("-"); };
+  auto cell = [](std::string s) {
+    for (auto& ch : s)
+      if (ch == '|' || ch == '\n') ch = ' ';
+    return s;
+  };
+  std::string out = fmt::format("# {} (seed {}, {} world): {}\n\n", r.scenario, r.seed, r.world, r.passed ? "PASSED" : "FAILED");
+  if (!scenario_description.empty()) out += scenario_description + "\n\n";
+  out += fmt::format("World time {} ms, wall-clock time {} ms", r.world_time_ms, r.wall_time_ms);
+  if (r.trace_hash) out += fmt::format(", trace hash `{:016x}` (same seed, same hash)", *r.trace_hash);
+  out += ".\n\n";
+  if (!r.failure.empty()) out += "**Failure:** " + cell(r.failure) + "\n\n";
+  out += fmt::format("Reproduce: `slotlab run scenarios/{}.json --seed {}{}`\n\n", r.scenario, r.seed,
+                     r.world == "sim" ? "" : " --world real");
+  out += "## Steps\n\n| # | step | node | start (ms) | duration (ms) | outcome |\n|---|---|---|---|---|---|\n";
+  for (const auto& s : r.steps) {
+    out += fmt::format("| {} | {}{} | {} | {} | {} | {}{} |\n", s.index, s.action, s.label.empty() ? "" : " — " + cell(s.label),
+                       s.node, s.start_ms, s.duration_ms, s.ok ? "" : "**FAILED** ", cell(s.detail));
+  }
+  out += "\n## Checks\n\n| check | outcome | detail |\n|---|---|---|\n";
+  for (const auto& c : r.checks) out += fmt::format("| {} | {} | {} |\n", c.name, c.passed ? "ok" : "**FAIL**", cell(c.detail));
+  if (!r.failovers.empty()) {
+    out += "\n## Failovers (ms after the crash)\n\n| failed | promoted | first PFAIL | FAIL | election | promotion | all ok | votes | new configEpoch |\n"
+           "|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto& f : r.failovers) {
+      out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", f.failed_node,
+                         f.promoted_node.empty() ? "-" : f.promoted_node, ms(f.first_pfail_ms), ms(f.fail_ms),
+                         ms(f.election_start_ms), ms(f.promotion_ms), ms(f.all_ok_ms), f.votes, f.new_config_epoch);
+    }
+  }
+  if (!r.workloads.empty()) {
+    out += "\n## Workloads\n\n| workload | writes | ok | failed | unknown | longest error window (ms) |\n|---|---|---|---|---|---|\n";
+    for (const auto& w : r.workloads)
+      out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", w.name, w.writes, w.ok, w.failed, w.unknown, w.longest_error_window_ms);
+  }
+  if (r.lost_writes) {
+    const LostWritesSummary& l = *r.lost_writes;
+    out += fmt::format("\n## Lost writes\n\n{} acknowledged writes read back: {} present, {} lost ({} permitted by the "
+                       "Redis Cluster spec, {} unexplained), {} unreadable; {} writes with an unknown outcome ({} present).\n",
+                       l.acknowledged, l.present, l.lost, l.lost_permitted, l.lost_unexplained, l.unreadable, l.unknown,
+                       l.unknown_present);
+    for (const auto& [cause, n] : l.by_cause) out += fmt::format("- {}: {}\n", cause, n);
+  }
+  return out;
+}
+
 }  // namespace slotlab::harness

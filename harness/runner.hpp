@@ -87,5 +87,8 @@ RunResult run_scenario(const Scenario& scenario, World& world, std::uint64_t see
 
 nlohmann::json to_json(const RunResult& r, bool include_timeline);
 std::string summary_text(const RunResult& r);
+// A Markdown report of a run: outcome, every step with its start and duration in world time, the
+// checks, each failover broken into stages, the workloads and the lost-write accounting.
+std::string report_markdown(const RunResult& r, const std::string& scenario_description);
 
 }  // namespace slotlab::harness
