@@ -304,3 +304,50 @@ TEST_CASE("a primary restarting with keys of a slot it no longer owns imports th
 }
 
 }  // namespace slotlab::testing
+
+namespace slotlab::testing {
+
+// PSYNC on the primary side: a replica that comes back with the replication ID and an offset the
+// backlog still holds gets +CONTINUE and exactly the bytes after its offset; an unknown ID or an
+// offset outside the backlog gets a full resynchronisation.
+TEST_CASE("replication resync: partial from the backlog, full when the ID or offset does not match", "[replication]") {
+  FakeHost p;
+  p.start(standalone_config());
+  Conn pc(p);
+  ReplicaTap tap(p);
+  std::string first;
+  for (auto& s : p.transport.conns[tap.id].sent) first += s;
+  auto fr = first.find("+FULLRESYNC ");
+  REQUIRE(fr != std::string::npos);
+  std::string replid = first.substr(fr + 12, 40);
+  const std::int64_t start = std::stoll(first.substr(fr + 53, first.find("\r\n", fr) - fr - 53));
+  pc({"SET", "a", "1"});
+  pc({"SET", "b", "2"});
+  auto stream_cmds = tap.commands();
+  REQUIRE(stream_cmds.size() >= 3);  // SELECT, SET, SET
+  // The replica got everything up to the primary's offset; it reconnects asking from the middle.
+  std::string info = p.cmd({"INFO", "replication"});
+  auto off_pos = info.find("master_repl_offset:");
+  const std::int64_t end = std::stoll(info.substr(off_pos + 19));
+  std::string tail_bytes = resp::encode_command({"SET", "b", "2"});
+  const std::int64_t from = end - static_cast<std::int64_t>(tail_bytes.size()) + 1;  // PSYNC asks for the next byte
+  REQUIRE(from > start);
+
+  auto psync = [&](const std::string& id, std::int64_t offset) {
+    ConnId c = p.transport.add_inbound(Endpoint{"10.9.9.8", 40001});
+    p.node->on_accept(ListenerKind::data, c, Endpoint{"10.9.9.8", 40001});
+    p.node->on_bytes(c, resp::encode_command({"REPLCONF", "capa", "psync2"}));
+    p.node->on_bytes(c, resp::encode_command({"PSYNC", id, std::to_string(offset)}));
+    std::string out;
+    for (auto& s : p.transport.conns[c].sent) out += s;
+    return out.rfind("+OK\r\n", 0) == 0 ? out.substr(5) : out;
+  };
+  std::string cont = psync(replid, from);
+  CHECK(cont == "+CONTINUE " + replid + "\r\n" + tail_bytes);
+  CHECK(psync(replid, end + 1) == "+CONTINUE " + replid + "\r\n");  // nothing missing
+  CHECK(psync(std::string(40, 'e'), from).rfind("+FULLRESYNC " + replid, 0) == 0);  // unknown ID
+  CHECK(psync(replid, end + 1000).rfind("+FULLRESYNC ", 0) == 0);                    // beyond the backlog
+  CHECK(p.log.contains("Partial resynchronization request from 10.9.9.8:0 accepted"));
+}
+
+}  // namespace slotlab::testing
