@@ -65,7 +65,13 @@ LostWriteReport check_lost_writes(Driver& driver, const std::vector<Endpoint>& s
     lw.acked_by = op.served_by;
     lw.cause = "unexplained";
     for (const auto& f : faults) {
-      if (f.endpoint == op.served_by && f.at_ms >= op.end_ms) {
+      if ((f.kind == "pause" || f.kind == "partition") && f.endpoint == op.served_by && f.failed_over &&
+          op.end_ms <= f.until_ms) {
+        lw.cause = "stale-primary";
+        lw.permitted = true;
+        break;
+      }
+      if ((f.kind == "crash" || f.kind == "kill") && f.endpoint == op.served_by && f.at_ms >= op.end_ms) {
         lw.cause = f.failed_over ? "async-replication" : "unpersisted-on-restart";
         lw.permitted = true;
         break;

@@ -8,6 +8,9 @@
 //  - unpersisted-on-restart: that primary crashed or was killed and came back with the data it
 //    had made durable (nothing without persistence; up to the last fsync with the AOF), and no
 //    replica took over. Permitted: it is the durability the node was configured with.
+//  - stale-primary (pause / partition): that primary was paused or cut off from the majority and a
+//    replica replaced it; what it acknowledged before it learned so (up to the fault's until_ms)
+//    is lost when it rejoins as a replica. Permitted (the spec's minority-side window).
 //  - unexplained: nothing in the run's faults allows the loss. Not permitted: a bug, or an
 //    orderly operation (reshard, manual failover, add/del-node) that lost data.
 // Unknown-outcome writes are read too: present or absent, both are allowed.
@@ -29,6 +32,7 @@ struct FaultRecord {
   std::string kind;  // "crash", "kill"
   Millis at_ms = 0;
   bool failed_over = false;  // a replica was promoted in its place afterwards
+  Millis until_ms = 0;       // pause / partition: acknowledgments up to here may be lost
 };
 
 struct LostWrite {

@@ -2,6 +2,7 @@
 #include "harness/real_world.hpp"
 
 #include <csignal>
+#include <cstring>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -259,6 +260,20 @@ Result<void> RealWorld::kill(const std::string& name) {
   int status = 0;
   waitpid(p.pid, &status, 0);
   p.alive = false;
+  return {};
+}
+
+Result<void> RealWorld::pause(const std::string& name) {
+  Proc& p = proc(name);
+  if (!p.alive) return make_error(Errc::state, name + " is not running");
+  if (::kill(p.pid, SIGSTOP) != 0) return make_error(Errc::io, fmt::format("SIGSTOP {}: {}", name, std::strerror(errno)));
+  return {};
+}
+
+Result<void> RealWorld::resume(const std::string& name) {
+  Proc& p = proc(name);
+  if (!p.alive) return make_error(Errc::state, name + " is not running");
+  if (::kill(p.pid, SIGCONT) != 0) return make_error(Errc::io, fmt::format("SIGCONT {}: {}", name, std::strerror(errno)));
   return {};
 }
 

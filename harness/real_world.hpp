@@ -66,6 +66,8 @@ class RealWorld final : public World {
   const std::string& work_dir() const { return work_dir_; }
   const std::string& server() const { return options_.server; }
   pid_t pid(const std::string& name) const;
+  Result<void> pause(const std::string& name) override;
+  Result<void> resume(const std::string& name) override;
   // Resolves the default server binary: slotlab-node next to (or in ../daemon/ of) this program.
   static std::string default_server();
 

@@ -79,6 +79,24 @@ class Run {
   std::set<std::string> members_;  // nodes in the cluster: create's, then add-node / del-node
   std::map<std::string, std::unique_ptr<Workload>> workloads_;  // by name; ordered
   std::optional<LostWriteReport> last_lost_;
+  // pause and partition faults (crashes are in crashes_); until_ms is set by resume / heal.
+  struct Outage {
+    std::string node;
+    std::string kind;  // "pause", "partition"
+    Millis at_ms = 0;  // relative to the run start
+    std::optional<Millis> until_ms;
+  };
+  std::vector<Outage> outages_;
+  Millis node_timeout_ms() const {
+    auto it = sc_.topology.config.find("cluster-node-timeout");
+    return it == sc_.topology.config.end() ? 15000 : std::stoll(it->second);
+  }
+  void remember_primary_slots(const std::string& node) {
+    for (const auto& o : observe_running()) {
+      if (!(o.endpoint == world_.endpoint(node))) continue;
+      if (const NodeLine* me = o.myself(); me != nullptr && me->is_primary()) slots_at_crash_[node] = me->slots;
+    }
+  }
 };
 
 std::vector<FaultRecord> Run::faults() const {
@@ -91,6 +109,21 @@ std::vector<FaultRecord> Run::faults() const {
     f.at_ms = world_.start_time_ms() + c.at_ms;
     for (const TimelineEvent& ev : world_.timeline()) {
       if (ev.t_ms >= c.at_ms && ev.kind == TraceKind::promoted && ev.about == c.node) f.failed_over = true;
+    }
+    out.push_back(f);
+  }
+  // A paused or cut-off primary keeps acknowledging writes until it learns that a replica replaced
+  // it (after it resumes / the partition heals, within about a node timeout): those writes, and the
+  // ones not yet replicated when the outage began, are lost when it rejoins as a replica.
+  for (const Outage& o : outages_) {
+    FaultRecord f;
+    f.endpoint = world_.endpoint(o.node);
+    f.node = o.node;
+    f.kind = o.kind;
+    f.at_ms = world_.start_time_ms() + o.at_ms;
+    f.until_ms = world_.start_time_ms() + (o.until_ms ? *o.until_ms : rel_now()) + 2 * node_timeout_ms();
+    for (const TimelineEvent& ev : world_.timeline()) {
+      if (ev.t_ms >= o.at_ms && ev.kind == TraceKind::promoted && ev.about == o.node) f.failed_over = true;
     }
     out.push_back(f);
   }
@@ -392,6 +425,62 @@ Result<void> Run::do_step(const Step& st, StepOutcome& out) {
     return {};
   }
   if (st.action == "load-keys" || st.action == "start-workload" || st.action == "stop-workload") return workload_step(st, out);
+  if (st.action == "pause" || st.action == "resume") {
+    if (st.action == "pause") {
+      remember_primary_slots(node);
+      if (auto r = world_.pause(node); !r) return make_error(r.error().code, st.path + ": " + r.error().message);
+      outages_.push_back({node, "pause", rel_now(), std::nullopt});
+      if (!slots_at_crash_[node].empty()) crashes_.push_back({node, world_.node_id(node), rel_now(), slots_at_crash_[node]});
+      out.detail = fmt::format("{} paused (SIGSTOP)", node);
+    } else {
+      if (auto r = world_.resume(node); !r) return make_error(r.error().code, st.path + ": " + r.error().message);
+      for (Outage& o : outages_)
+        if (o.node == node && o.kind == "pause" && !o.until_ms) o.until_ms = rel_now();
+      out.detail = fmt::format("{} resumed (SIGCONT)", node);
+    }
+    last_node_ = node;
+    return {};
+  }
+  if (st.action == "partition") {
+    std::vector<std::vector<std::string>> groups;
+    for (const auto& g : st.groups) {
+      std::vector<std::string> names;
+      for (const auto& sel : g) {
+        auto r = resolve(sel);
+        if (!r) return make_error(r.error().code, fmt::format("{}.groups: {}", st.path, r.error().message));
+        names.push_back(*r);
+      }
+      groups.push_back(std::move(names));
+    }
+    // The minority side: every group but the largest (one way: the first group).
+    std::size_t largest = 0;
+    for (std::size_t g = 1; g < groups.size(); ++g)
+      if (groups[g].size() > groups[largest].size()) largest = g;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      if (st.one_way ? g != 0 : g == largest) continue;
+      for (const auto& n : groups[g]) {
+        remember_primary_slots(n);
+        outages_.push_back({n, "partition", rel_now(), std::nullopt});
+        if (!slots_at_crash_[n].empty()) crashes_.push_back({n, world_.node_id(n), rel_now(), slots_at_crash_[n]});
+      }
+    }
+    if (auto r = world_.partition(groups, st.one_way); !r) return make_error(r.error().code, st.path + ": " + r.error().message);
+    std::string desc;
+    for (const auto& g : groups) {
+      std::string names;
+      for (const auto& n : g) names += (names.empty() ? "" : ",") + n;
+      desc += (desc.empty() ? "" : (st.one_way ? " -/-> " : " | ")) + names;
+    }
+    out.detail = "partitioned " + desc;
+    return {};
+  }
+  if (st.action == "heal") {
+    if (auto r = world_.heal(); !r) return make_error(r.error().code, st.path + ": " + r.error().message);
+    for (Outage& o : outages_)
+      if (o.kind == "partition" && !o.until_ms) o.until_ms = rel_now();
+    out.detail = "every link restored";
+    return {};
+  }
   if (st.action == "failover") {
     // CLUSTER FAILOVER [FORCE|TAKEOVER] sent to a replica, as an operator does from redis-cli;
     // then a bounded wait until the node says it is a primary.
@@ -525,6 +614,14 @@ RunResult Run::go() {
   r.scenario = sc_.name;
   r.seed = rng_seed_;
   r.world = world_.kind();
+  for (const Step& st : sc_.steps) {
+    if (!world_.supports(st.action)) {
+      r.aborted = true;
+      r.failure = fmt::format("{}: the {} world cannot perform '{}' steps; nothing was started", st.path, world_.kind(), st.action);
+      r.timeline = world_.timeline();
+      return r;
+    }
+  }
   if (auto s = world_.start(sc_.topology); !s) {
     r.aborted = true;
     r.failure = "starting the nodes failed: " + s.error().message;

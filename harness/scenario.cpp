@@ -30,7 +30,7 @@ const std::set<std::string>& known_actions() {
   static const std::set<std::string> a = [] {
     std::set<std::string> all = {"create", "wait-until", "crash",         "kill",         "restart",
                                  "sleep",  "check",      "load-keys",     "start-workload", "stop-workload",
-                                 "failover"};
+                                 "failover", "pause", "resume", "partition", "heal"};
     all.insert(admin_actions().begin(), admin_actions().end());
     return all;
   }();
@@ -384,6 +384,39 @@ Result<Scenario> parse_scenario(const json& doc) {
         auto think = get_int(js, "think_ms", path, 0, 60'000, 10);
         if (!think) return think.error();
         st.think_ms = *think;
+      }
+    } else if (st.action == "pause" || st.action == "resume") {
+      if (auto r = check_keys(js, path, {"do", "label", "node"}); !r) return r.error();
+      auto node = get_string(js, "node", path, true);
+      if (!node) return node.error();
+      st.node = *node;
+    } else if (st.action == "heal") {
+      if (auto r = check_keys(js, path, {"do", "label"}); !r) return r.error();
+    } else if (st.action == "partition") {
+      if (auto r = check_keys(js, path, {"do", "label", "groups", "one_way"}); !r) return r.error();
+      if (!js.contains("groups") || !js["groups"].is_array() || js["groups"].size() < 2) {
+        return bad(path + ".groups", "expected an array of at least two arrays of node selectors");
+      }
+      std::set<std::string> seen;
+      for (std::size_t g = 0; g < js["groups"].size(); ++g) {
+        const json& grp = js["groups"][g];
+        std::string gpath = fmt::format("{}.groups[{}]", path, g);
+        if (!grp.is_array() || grp.empty()) return bad(gpath, "expected a non-empty array of node selectors");
+        std::vector<std::string> names;
+        for (std::size_t k = 0; k < grp.size(); ++k) {
+          std::string npath = fmt::format("{}[{}]", gpath, k);
+          if (!grp[k].is_string() || !valid_selector(grp[k].get<std::string>())) {
+            return bad(npath, "expected a node selector (nN, primary-of-slot:S or @last)");
+          }
+          std::string sel = grp[k].get<std::string>();
+          if (!seen.insert(sel).second) return bad(npath, fmt::format("{} is in two groups", sel));
+          names.push_back(sel);
+        }
+        st.groups.push_back(std::move(names));
+      }
+      if (js.contains("one_way")) {
+        if (!js["one_way"].is_boolean()) return bad(path + ".one_way", "expected true or false");
+        st.one_way = js["one_way"].get<bool>();
       }
     } else if (st.action == "failover") {
       if (auto r = check_keys(js, path, {"do", "label", "node", "mode", "timeout_ms"}); !r) return r.error();

@@ -63,6 +63,9 @@ struct Step {
   std::int64_t clients = 4;              // concurrent clients
   std::int64_t think_ms = 10;            // pause between a reply and a client's next write
   std::int64_t value_bytes = 16;
+  // partition
+  std::vector<std::vector<std::string>> groups;  // node selectors
+  bool one_way = false;
 };
 
 struct Scenario {

@@ -110,6 +110,28 @@ Result<void> SimWorld::kill(const std::string& name) {
 
 Result<void> SimWorld::restart(const std::string& name) { return sim_.restart(host(name)); }
 
+Result<void> SimWorld::pause(const std::string& name) { return sim_.pause(host(name)); }
+Result<void> SimWorld::resume(const std::string& name) { return sim_.resume(host(name)); }
+
+// Link by link (sim::Simulator::partition would also cut the harness's host off): every pair of
+// nodes in different groups, both ways unless one_way (then only from groups[0] to the others).
+Result<void> SimWorld::partition(const std::vector<std::vector<std::string>>& groups, bool one_way) {
+  for (std::size_t a = 0; a < groups.size(); ++a) {
+    for (std::size_t b = 0; b < groups.size(); ++b) {
+      if (a == b || (one_way && a != 0)) continue;
+      for (const auto& from : groups[a])
+        for (const auto& to : groups[b])
+          if (auto r = sim_.block_link(host(from), host(to)); !r) return r;
+    }
+  }
+  return {};
+}
+
+Result<void> SimWorld::heal() {
+  sim_.heal();
+  return {};
+}
+
 bool SimWorld::wait_for_exit(const std::string& name, Millis timeout_ms) {
   sim::HostId h = host(name);
   return sim_.run_until([&] { return !sim_.is_running(h); }, sim_.now_us() + timeout_ms * 1000);

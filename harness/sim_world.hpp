@@ -38,6 +38,11 @@ class SimWorld final : public World {
   bool running(const std::string& name) const override;
   Result<void> kill(const std::string& name) override;
   Result<void> restart(const std::string& name) override;
+  Result<void> pause(const std::string& name) override;
+  Result<void> resume(const std::string& name) override;
+  Result<void> partition(const std::vector<std::vector<std::string>>& groups, bool one_way) override;
+  Result<void> heal() override;
+  bool supports(const std::string&) const override { return true; }
   bool wait_for_exit(const std::string& name, Millis timeout_ms) override;
   std::uint64_t random() override { return rng_.next_u64(); }
   Millis start_time_ms() const override { return 0; }

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "harness/client.hpp"
 #include "harness/scenario.hpp"
 #include "node/env.hpp"
@@ -38,6 +40,24 @@ class World : public Driver {
   virtual bool running(const std::string& name) const = 0;
   virtual Result<void> kill(const std::string& name) = 0;     // SIGKILL: no chance to save anything
   virtual Result<void> restart(const std::string& name) = 0;  // same directory, same config
+  // SIGSTOP / SIGCONT: the process stays alive but runs nothing (a GC-like pause).
+  virtual Result<void> pause(const std::string& name) {
+    return make_error(Errc::state, fmt::format("the {} world cannot pause {}", kind(), name));
+  }
+  virtual Result<void> resume(const std::string& name) {
+    return make_error(Errc::state, fmt::format("the {} world cannot resume {}", kind(), name));
+  }
+  // Cuts the links between nodes of different groups (TCP stalls, as a network partition does);
+  // with `one_way`, only traffic from the first group to the others. Nodes in no group keep their
+  // links; the harness's own client connections are never cut. heal() restores every link.
+  virtual Result<void> partition(const std::vector<std::vector<std::string>>& groups, bool one_way) {
+    (void)groups;
+    (void)one_way;
+    return make_error(Errc::state, fmt::format("the {} world cannot partition the network", kind()));
+  }
+  virtual Result<void> heal() { return make_error(Errc::state, fmt::format("the {} world cannot heal a partition", kind())); }
+  // Whether this world can perform a scenario action (checked for every step before a run starts).
+  virtual bool supports(const std::string& action) const { return action != "partition" && action != "heal"; }
   // After a DEBUG SEGFAULT: waits until the world sees the process gone.
   virtual bool wait_for_exit(const std::string& name, Millis timeout_ms) = 0;
   // Seeded randomness for harness decisions (redis-cli's rand()).

@@ -123,6 +123,27 @@ TEST_CASE("a primary restarted without persistence loses its keys; with appendfs
   CHECK(kept.lost_writes->acknowledged == 3000);
 }
 
+TEST_CASE("partition and pause: the cut-off primary fails over; only its stale-window writes may be lost",
+          "[scenarios][nemesis]") {
+  RunResult part = run(load("partition-minority-primary"), 1);
+  INFO(summary_text(part));
+  REQUIRE(part.passed);
+  REQUIRE(part.failovers.size() == 1);
+  CHECK(part.failovers[0].failed_node == "n1");
+  CHECK(part.failovers[0].promotion_ms.has_value());
+  REQUIRE(part.lost_writes.has_value());
+  CHECK(part.lost_writes->lost_unexplained == 0);
+  CHECK(part.lost_writes->lost == part.lost_writes->lost_permitted);
+  if (part.lost_writes->lost > 0) CHECK(part.lost_writes->by_cause.at("stale-primary") == part.lost_writes->lost);
+
+  RunResult pause = run(load("paused-primary-returns"), 1);
+  INFO(summary_text(pause));
+  REQUIRE(pause.passed);
+  REQUIRE(pause.failovers.size() == 1);
+  CHECK(pause.failovers[0].failed_node == "n2");
+  CHECK(pause.failovers[0].promotion_ms.has_value());
+}
+
 TEST_CASE("workload and failover steps are validated with the path of the field", "[scenarios][scenario]") {
   CHECK(parse_error(R"([{"do": "load-keys"}])") == "$.steps[0].count: missing (expected an integer between 1 and 10000000)");
   CHECK(parse_error(R"([{"do": "load-keys", "count": 5, "think_ms": 3}])").find("$.steps[0]") == 0);
@@ -135,10 +156,17 @@ TEST_CASE("workload and failover steps are validated with the path of the field"
   CHECK(parse_error(R"([{"do": "start-workload", "clients": 0}])") ==
         "$.steps[0].clients: expected an integer between 1 and 1000, got 0");
   CHECK(parse_error(R"([{"do": "check", "checks": ["acknowledged-writes"]}])").empty());
+  CHECK(parse_error(R"([{"do": "partition", "groups": [["n1"]]}])") ==
+        "$.steps[0].groups: expected an array of at least two arrays of node selectors");
+  CHECK(parse_error(R"([{"do": "partition", "groups": [["n1"], ["n1", "n2"]]}])") == "$.steps[0].groups[1][0]: n1 is in two groups");
+  CHECK(parse_error(R"([{"do": "partition", "groups": [["n1"], ["x"]]}])") ==
+        "$.steps[0].groups[1][0]: expected a node selector (nN, primary-of-slot:S or @last)");
+  CHECK(parse_error(R"([{"do": "pause"}])") == "$.steps[0].node: missing (expected a string)");
+  CHECK(parse_error(R"([{"do": "heal", "node": "n1"}])").find("$.steps[0]") == 0);
 }
 
-TEST_CASE("seed-walkthrough and reshard-under-load pass for seeds 1..50", "[.swarm][scenarios]") {
-  for (const char* name : {"seed-walkthrough", "reshard-under-load"}) {
+TEST_CASE("the data and nemesis scenarios pass for seeds 1..50", "[.swarm][scenarios]") {
+  for (const char* name : {"seed-walkthrough", "reshard-under-load", "partition-minority-primary", "paused-primary-returns"}) {
     Scenario sc = load(name);
     for (std::uint64_t seed = 1; seed <= 50; ++seed) {
       RunResult r = run(sc, seed);
