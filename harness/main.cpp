@@ -3,6 +3,9 @@
 //   slotlab run SCENARIO [--seed N] [--json] [--timeline] [--report DIR] [--world sim|real [--server PATH] [--base-port P]]
 //   slotlab launch --masters N --replicas R [--base-port P] [--server PATH] [--dir DIR] [--password PW]
 //   slotlab launch --stop [--dir DIR]
+//   slotlab swarm SCENARIO --seeds A..B [--jobs J] [--shard i/N] [--json FILE]     (swarm.cpp)
+//   slotlab swarm-merge SHARD.json... [--json FILE]                                (swarm.cpp)
+//   slotlab shrink SCENARIO --seed N [-o OUT.json]                                 (shrink.cpp)
 //
 // Exit status: 0 when every check holds, 1 when a step or a check fails, 2 for a bad scenario
 // file or bad arguments (with a message naming the field).
@@ -27,6 +30,7 @@
 #include "harness/runner.hpp"
 #include "harness/scenario.hpp"
 #include "harness/sim_world.hpp"
+#include "harness/swarm.hpp"
 
 namespace {
 
@@ -46,6 +50,13 @@ int usage(const char* msg = nullptr) {
                "      redis-server-compatible binary), creates it and leaves it running.\n"
                "  slotlab launch --stop [--dir DIR]\n"
                "      Stops the cluster `launch` started (by the PIDs it recorded) and removes DIR.\n"
+               "  slotlab swarm SCENARIO.json --seeds A..B [--jobs J] [--shard i/N] [--json FILE]\n"
+               "      Runs every seed (params drawn from each seed), J at a time in child processes,\n"
+               "      and prints outcomes, timing percentiles and the command reproducing each failure.\n"
+               "  slotlab swarm-merge SHARD.json... [--json FILE]\n"
+               "      Combines the --json files of the shards of a swarm into the unsharded summary.\n"
+               "  slotlab shrink SCENARIO.json --seed N [-o OUT.json]\n"
+               "      Reduces a failing seed to a minimal concrete scenario that fails the same way.\n"
                "Exit status: 0 all checks hold, 1 a check or step failed, 2 bad scenario or arguments.\n");
   return 2;
 }
@@ -98,7 +109,7 @@ int cmd_run(const std::vector<std::string>& args) {
     }
   }
   if (path.empty()) return usage("run needs a scenario file");
-  auto sc = slotlab::harness::load_scenario_file(path);
+  auto sc = slotlab::harness::load_scenario_file(path, seed);  // params drawn from the seed
   if (!sc) {
     std::fprintf(stderr, "slotlab: bad scenario: %s\n", sc.error().message.c_str());
     return 2;
@@ -326,6 +337,9 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (cmd == "run") return cmd_run(args);
   if (cmd == "launch") return cmd_launch(args);
+  if (cmd == "swarm") return slotlab::harness::cmd_swarm(args);
+  if (cmd == "swarm-merge") return slotlab::harness::cmd_swarm_merge(args);
+  if (cmd == "shrink") return slotlab::harness::cmd_shrink(args);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     usage();
     return 0;

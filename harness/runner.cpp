@@ -614,6 +614,7 @@ RunResult Run::go() {
   r.scenario = sc_.name;
   r.seed = rng_seed_;
   r.world = world_.kind();
+  r.params = sc_.params;
   for (const Step& st : sc_.steps) {
     if (!world_.supports(st.action)) {
       r.aborted = true;
@@ -685,6 +686,7 @@ nlohmann::json to_json(const RunResult& r, bool include_timeline) {
   j["scenario"] = r.scenario;
   j["seed"] = r.seed;
   j["world"] = r.world;
+  if (!r.params.empty()) j["params"] = r.params;
   j["passed"] = r.passed;
   j["failure"] = r.failure.empty() ? json(nullptr) : json(r.failure);
   j["world_time_ms"] = r.world_time_ms;
@@ -751,6 +753,11 @@ nlohmann::json to_json(const RunResult& r, bool include_timeline) {
 std::string summary_text(const RunResult& r) {
   std::string out = fmt::format("scenario {} (seed {}, {} world): {}\n", r.scenario, r.seed, r.world,
                                 r.passed ? "PASSED" : "FAILED");
+  if (!r.params.empty()) {
+    std::string ps;
+    for (auto it = r.params.begin(); it != r.params.end(); ++it) ps += fmt::format("{}{}={}", ps.empty() ? "" : ", ", it.key(), it.value().dump());
+    out += "  params (drawn from the seed): " + ps + "\n";
+  }
   for (const auto& s : r.steps) {
     out += fmt::format("  [{:>8} ms +{:>6} ms] {:<11} {}{}{}\n", s.start_ms, s.duration_ms, s.action,
                        s.node.empty() ? "" : s.node + ": ", s.ok ? "" : "FAILED: ", s.detail);

@@ -62,6 +62,7 @@ struct RunResult {
   std::string scenario;
   std::uint64_t seed = 0;
   std::string world;
+  nlohmann::json params = nlohmann::json::object();  // the scenario's drawn "params" values (params.hpp)
   bool passed = false;
   bool aborted = false;       // a step failed and the run stopped
   std::string failure;        // first thing that went wrong

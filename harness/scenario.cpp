@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "harness/checks.hpp"
+#include "harness/params.hpp"
 #include "node/config.hpp"
 
 namespace slotlab::harness {
@@ -244,8 +245,24 @@ const std::vector<std::string>& known_conditions() {
   return c;
 }
 
-Result<Scenario> parse_scenario(const json& doc) {
+namespace {
+Result<Scenario> parse_concrete_scenario(const json& doc);
+}  // namespace
+
+Result<Scenario> parse_scenario(const json& doc, std::optional<std::uint64_t> param_seed) {
   if (!doc.is_object()) return bad("$", fmt::format("expected an object, got {}", doc.type_name()));
+  auto specs = parse_params(doc);
+  if (!specs) return specs.error();
+  json values = draw_params(*specs, param_seed);
+  auto concrete = substitute_params(doc, values);
+  if (!concrete) return concrete.error();
+  auto s = parse_concrete_scenario(*concrete);
+  if (s) s->params = std::move(values);
+  return s;
+}
+
+namespace {
+Result<Scenario> parse_concrete_scenario(const json& doc) {
   if (auto r = check_keys(doc, "$", {"name", "description", "topology", "steps", "final_checks", "$schema"}); !r)
     return r.error();
   Scenario s;
@@ -468,8 +485,9 @@ Result<Scenario> parse_scenario(const json& doc) {
   }
   return s;
 }
+}  // namespace
 
-Result<Scenario> load_scenario_file(const std::string& path) {
+Result<json> load_scenario_json(const std::string& path) {
   std::ifstream in(path);
   if (!in) return make_error(Errc::not_found, fmt::format("{}: cannot open scenario file", path));
   std::stringstream ss;
@@ -485,7 +503,13 @@ Result<Scenario> load_scenario_file(const std::string& path) {
     }
     return make_error(Errc::invalid_argument, fmt::format("{}: not valid JSON", path));
   }
-  auto s = parse_scenario(doc);
+  return doc;
+}
+
+Result<Scenario> load_scenario_file(const std::string& path, std::optional<std::uint64_t> param_seed) {
+  auto doc = load_scenario_json(path);
+  if (!doc) return doc.error();
+  auto s = parse_scenario(*doc, param_seed);
   if (!s) return make_error(s.error().code, fmt::format("{}: {}", path, s.error().message));
   return s;
 }

@@ -74,11 +74,18 @@ struct Scenario {
   Topology topology;
   std::vector<Step> steps;
   std::vector<std::string> final_checks;
+  // The values of the file's "params" (harness/params.hpp) this scenario was made concrete with:
+  // an object name -> value, empty when the file declares none.
+  nlohmann::json params = nlohmann::json::object();
 };
 
 // Parses and validates. Errors read like "steps[3].timeout_ms: expected a positive integer".
-Result<Scenario> parse_scenario(const nlohmann::json& doc);
-Result<Scenario> load_scenario_file(const std::string& path);
+// A document with "params" is first made concrete with the values drawn from `param_seed`
+// (params.hpp), or with each parameter's nominal value (minimum, first choice) without a seed.
+Result<Scenario> parse_scenario(const nlohmann::json& doc, std::optional<std::uint64_t> param_seed = std::nullopt);
+Result<Scenario> load_scenario_file(const std::string& path, std::optional<std::uint64_t> param_seed = std::nullopt);
+// The file's JSON document, unvalidated (errors: cannot open, not JSON, with the position).
+Result<nlohmann::json> load_scenario_json(const std::string& path);
 
 const std::vector<std::string>& known_conditions();
 // cluster-check, cluster-info, fix, reshard, rebalance, add-node, del-node, call, set-timeout.
