@@ -6,6 +6,7 @@
 //   slotlab swarm SCENARIO --seeds A..B [--jobs J] [--shard i/N] [--json FILE]     (swarm.cpp)
 //   slotlab swarm-merge SHARD.json... [--json FILE]                                (swarm.cpp)
 //   slotlab shrink SCENARIO --seed N [-o OUT.json]                                 (shrink.cpp)
+//   slotlab regress [--baselines DIR] [--root DIR] [--update] [--jobs J]           (regress.cpp)
 //
 // Exit status: 0 when every check holds, 1 when a step or a check fails, 2 for a bad scenario
 // file or bad arguments (with a message naming the field).
@@ -57,6 +58,9 @@ int usage(const char* msg = nullptr) {
                "      Combines the --json files of the shards of a swarm into the unsharded summary.\n"
                "  slotlab shrink SCENARIO.json --seed N [-o OUT.json]\n"
                "      Reduces a failing seed to a minimal concrete scenario that fails the same way.\n"
+               "  slotlab regress [--baselines DIR] [--root DIR] [--update] [--jobs J]\n"
+               "      Reruns the swarms of reports/baselines/*.json and compares failover stages\n"
+               "      (p50 and p90 within 10%% or 50 ms); exit 1 on a regression.\n"
                "Exit status: 0 all checks hold, 1 a check or step failed, 2 bad scenario or arguments.\n");
   return 2;
 }
@@ -340,6 +344,7 @@ int main(int argc, char** argv) {
   if (cmd == "swarm") return slotlab::harness::cmd_swarm(args);
   if (cmd == "swarm-merge") return slotlab::harness::cmd_swarm_merge(args);
   if (cmd == "shrink") return slotlab::harness::cmd_shrink(args);
+  if (cmd == "regress") return slotlab::harness::cmd_regress(args);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     usage();
     return 0;
