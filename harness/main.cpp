@@ -51,7 +51,7 @@ int usage(const char* msg = nullptr) {
                "      redis-server-compatible binary), creates it and leaves it running.\n"
                "  slotlab launch --stop [--dir DIR]\n"
                "      Stops the cluster `launch` started (by the PIDs it recorded) and removes DIR.\n"
-               "  slotlab swarm SCENARIO.json --seeds A..B [--jobs J] [--shard i/N] [--json FILE]\n"
+               "  slotlab swarm SCENARIO.json --seeds A..B [--jobs J] [--shard i/N] [--json FILE] [--timeout S]\n"
                "      Runs every seed (params drawn from each seed), J at a time in child processes,\n"
                "      and prints outcomes, timing percentiles and the command reproducing each failure.\n"
                "  slotlab swarm-merge SHARD.json... [--json FILE]\n"

@@ -89,7 +89,7 @@ class Shrinker {
         SimWorld world(seed);
         RunResult r = run_scenario(scenario, world, seed);
         return seed_record(r, 0).dump();
-      }, 1);
+      }, 1, {}, {}, 600.0);
       json rec = outs[0].clean() ? json::parse(outs[0].out, nullptr, false) : json();
       if (!rec.is_object()) rec = crashed_record(seed_, json::object(), outs[0]);
       f.outcome = rec["outcome"].get<std::string>();

@@ -3,6 +3,7 @@
 #include "harness/swarm.hpp"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@ bool ChildOutput::clean() const { return wait_status >= 0 && WIFEXITED(wait_stat
 
 std::string ChildOutput::describe_exit() const {
   if (wait_status < 0) return "could not be started";
+  if (timed_out_after_s > 0) return fmt::format("was killed after running for {:.0f} s (the per-seed time limit)", timed_out_after_s);
   if (WIFEXITED(wait_status)) return fmt::format("exited with status {}", WEXITSTATUS(wait_status));
   if (WIFSIGNALED(wait_status)) return fmt::format("killed by signal {} ({})", WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)));
   return fmt::format("ended with wait status {}", wait_status);
@@ -52,13 +54,15 @@ void write_all(int fd, const std::string& s) {
 
 std::vector<ChildOutput> run_forked(std::size_t n, const std::function<std::string(std::size_t)>& task, int jobs,
                                     const std::function<void(std::size_t, const ChildOutput&)>& on_done,
-                                    const std::function<void()>& on_tick) {
+                                    const std::function<void()>& on_tick, double timeout_s) {
   std::vector<ChildOutput> outs(n);
   struct Running {
     pid_t pid;
     std::size_t idx;
     int fd_out;
     int fd_err;
+    std::chrono::steady_clock::time_point started;
+    bool killed;
   };
   std::vector<Running> running;
   std::size_t next = 0;
@@ -119,7 +123,7 @@ std::vector<ChildOutput> run_forked(std::size_t n, const std::function<std::stri
         ++next;
         continue;
       }
-      running.push_back({pid, next, po[0], pe[0]});
+      running.push_back({pid, next, po[0], pe[0], std::chrono::steady_clock::now(), false});
       ++next;
     }
     if (running.empty()) continue;
@@ -166,6 +170,16 @@ std::vector<ChildOutput> run_forked(std::size_t n, const std::function<std::stri
       running.erase(running.begin() + static_cast<std::ptrdiff_t>(k));
     }
     auto now = std::chrono::steady_clock::now();
+    if (timeout_s > 0) {
+      for (Running& r : running) {
+        double ran = std::chrono::duration<double>(now - r.started).count();
+        if (!r.killed && ran > timeout_s) {
+          ::kill(r.pid, SIGKILL);  // our own child; its pipes close and it is reaped above
+          r.killed = true;
+          outs[r.idx].timed_out_after_s = ran;
+        }
+      }
+    }
     if (on_tick && now - last_tick >= std::chrono::milliseconds(200)) {
       on_tick();
       last_tick = now;
@@ -269,7 +283,7 @@ json crashed_record(std::uint64_t seed, const json& params, const ChildOutput& c
 }
 
 std::vector<json> run_seeds(const json& doc, const std::vector<std::uint64_t>& seeds, int jobs,
-                            const std::function<void(std::size_t, std::size_t)>& on_progress) {
+                            const std::function<void(std::size_t, std::size_t)>& on_progress, double timeout_s) {
   std::vector<json> records(seeds.size());
   std::size_t done = 0, failed = 0;
   auto task = [&](std::size_t i) -> std::string {
@@ -301,7 +315,8 @@ std::vector<json> run_seeds(const json& doc, const std::vector<std::uint64_t>& s
       },
       [&] {
         if (on_progress) on_progress(done, failed);
-      });
+      },
+      timeout_s);
   return records;
 }
 
@@ -547,6 +562,7 @@ std::string wall_line(const std::vector<json>& records, double total_s, int jobs
 int cmd_swarm(const std::vector<std::string>& args) {
   std::string path, json_out;
   std::uint64_t first = 0, last = 0, shard_i = 0, shard_n = 1, jobs = static_cast<std::uint64_t>(default_jobs());
+  std::uint64_t timeout_s = 600;
   bool have_seeds = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -565,6 +581,8 @@ int cmd_swarm(const std::vector<std::string>& args) {
     } else if (a == "--json") {
       if (!has_value) return bad_args("--json needs a file name");
       json_out = args[++i];
+    } else if (a == "--timeout") {
+      if (!has_value || !parse_uint(args[++i], timeout_s)) return bad_args("--timeout needs seconds (0: no limit)");
     } else if (!a.empty() && a[0] == '-') {
       return bad_args(fmt::format("unknown swarm option {}", a));
     } else if (path.empty()) {
@@ -597,7 +615,9 @@ int cmd_swarm(const std::vector<std::string>& args) {
   }
   SwarmHeader h{name, path, scenario_hash(*doc), first, last, shard_i, shard_n};
   Progress progress(seeds.size());
-  auto records = run_seeds(*doc, seeds, static_cast<int>(jobs), [&](std::size_t done, std::size_t failed) { progress.update(done, failed); });
+  auto records = run_seeds(
+      *doc, seeds, static_cast<int>(jobs), [&](std::size_t done, std::size_t failed) { progress.update(done, failed); },
+      static_cast<double>(timeout_s));
   progress.finish();
   double total_s = progress.elapsed_s();
   std::printf("%s", swarm_summary_text(h, records).c_str());

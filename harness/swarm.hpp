@@ -26,6 +26,7 @@ struct ChildOutput {
   std::string out;      // what the task returned (sent through a pipe)
   std::string err;      // what the child wrote to stderr
   int wait_status = 0;  // waitpid's status
+  double timed_out_after_s = 0;  // > 0: killed (SIGKILL) after running this long
   bool clean() const;   // exited with status 0
   std::string describe_exit() const;  // "exited with status 3", "killed by signal 6 (Aborted)"
 };
@@ -33,10 +34,11 @@ struct ChildOutput {
 // Runs task(i) for i in [0, n) each in a fork()ed child, at most `jobs` at a time, started in index
 // order. The child sends task's return value back and exits; on_done(i, output) is called in the
 // parent as each child finishes (completion order); on_tick() about every 200 ms while waiting.
-// Returns the outputs by index.
+// A child running longer than timeout_s seconds of wall-clock time (0: no limit) is killed and its
+// output says so. Returns the outputs by index.
 std::vector<ChildOutput> run_forked(std::size_t n, const std::function<std::string(std::size_t)>& task, int jobs,
                                     const std::function<void(std::size_t, const ChildOutput&)>& on_done = {},
-                                    const std::function<void()>& on_tick = {});
+                                    const std::function<void()>& on_tick = {}, double timeout_s = 0);
 
 // ---- per-seed records ---------------------------------------------------------------------------
 
@@ -51,8 +53,10 @@ nlohmann::json crashed_record(std::uint64_t seed, const nlohmann::json& params, 
 // Runs `doc` (a scenario document, possibly with "params") for every seed in the simulator, each in
 // a child process; returns the records in the order of `seeds`. on_progress(done, failed) is called
 // as seeds finish and periodically.
+// A seed whose run takes longer than timeout_s of wall-clock time is killed and recorded as crashed.
 std::vector<nlohmann::json> run_seeds(const nlohmann::json& doc, const std::vector<std::uint64_t>& seeds, int jobs,
-                                      const std::function<void(std::size_t done, std::size_t failed)>& on_progress = {});
+                                      const std::function<void(std::size_t done, std::size_t failed)>& on_progress = {},
+                                      double timeout_s = 0);
 
 // ---- summaries ----------------------------------------------------------------------------------
 

@@ -120,5 +120,12 @@ J
 "$slotlab" swarm "$sc" --seeds 1..2 --shard 3/3 > /dev/null 2>&1
 [ $? -eq 2 ] || { echo "--shard 3/3 not refused"; fail=1; }
 
+# A run that exceeds the per-seed wall-clock limit is killed and reported, not waited for.
+cat > "$tmp/long.json" <<'J'
+{"name": "long", "topology": {"primaries": 3}, "steps": [{"do": "create"}, {"do": "sleep", "duration_ms": 86400000}]}
+J
+"$slotlab" swarm "$tmp/long.json" --seeds 1..1 --timeout 1 > "$tmp/out" 2>&1
+[ $? -eq 1 ] && grep -q "crashed *1" "$tmp/out" && grep -q "time limit" "$tmp/out" || { echo "--timeout did not stop a long run:"; cat "$tmp/out"; fail=1; }
+
 [ $fail -eq 0 ] && echo "swarm, shard+merge, shrink and params behave as documented"
 exit $fail
