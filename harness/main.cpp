@@ -5,7 +5,7 @@
 //   slotlab launch --stop [--dir DIR]
 //   slotlab swarm SCENARIO --seeds A..B [--jobs J] [--shard i/N] [--json FILE]     (swarm.cpp)
 //   slotlab swarm-merge SHARD.json... [--json FILE]                                (swarm.cpp)
-//   slotlab shrink SCENARIO --seed N [-o OUT.json]                                 (shrink.cpp)
+//   slotlab shrink SCENARIO --seed N [-o OUT.json] [--all-steps]                   (shrink.cpp)
 //   slotlab regress [--baselines DIR] [--root DIR] [--update] [--jobs J]           (regress.cpp)
 //
 // Exit status: 0 when every check holds, 1 when a step or a check fails, 2 for a bad scenario
@@ -56,7 +56,7 @@ int usage(const char* msg = nullptr) {
                "      and prints outcomes, timing percentiles and the command reproducing each failure.\n"
                "  slotlab swarm-merge SHARD.json... [--json FILE]\n"
                "      Combines the --json files of the shards of a swarm into the unsharded summary.\n"
-               "  slotlab shrink SCENARIO.json --seed N [-o OUT.json]\n"
+               "  slotlab shrink SCENARIO.json --seed N [-o OUT.json] [--all-steps]\n"
                "      Reduces a failing seed to a minimal concrete scenario that fails the same way.\n"
                "  slotlab regress [--baselines DIR] [--root DIR] [--update] [--jobs J]\n"
                "      Reruns the swarms of reports/baselines/*.json and compares failover stages\n"

@@ -6,9 +6,13 @@
 //     the first check that did not hold, for a crash, that it crashed. A candidate "fails the same
 //     way" only when it fails like that — removing a crash so that a later `wait-until failed-over`
 //     fails instead is a different failure and is not accepted.
-//  2. ddmin over the steps (every step but `create`): try keeping only one chunk of the steps, then
-//     every complement, doubling the granularity until no single step can be removed (1-minimal:
-//     a pair of steps that can only go together, like pause and resume, may be left).
+//  2. ddmin over the fault steps — every step but the ones that build, wait for or observe the
+//     cluster (create, wait-until, check, workloads, cluster-check, cluster-info), which are kept
+//     unless --all-steps: removing a `wait-until healthy` lets a check fail because the cluster had
+//     not converged yet, a different failure with the same check name ("slippage"). Try keeping
+//     only one chunk of the steps, then every complement, doubling the granularity until no
+//     single step can be removed; then every pair of the remaining steps is tried (steps that can
+//     only go together, like pause and resume, survive ddmin's single-step pass).
 //  3. Each parameter still referenced by the remaining steps (in name order) is moved toward its
 //     nominal value: a range to its minimum, or else the smallest value that still fails found by
 //     bisection between the minimum and the current value (which assumes failing is monotonic in
@@ -117,18 +121,18 @@ class Shrinker {
   std::size_t runs_ = 0;
 };
 
-// What kind of step failure a message describes, independent of the values in it: the message
-// without its JSON path prefix, up to the reason, digits collapsed. "$.steps[12]: 'failed-over n1'
-// not reached within 841 ms: ..." -> "'failed-over n#' not reached within # ms"; a step that fails
-// because an earlier one was removed ("@last used before any step targeted a node") differs.
+// What kind of step failure a message describes, independent of the numbers in it: the message
+// without its JSON path prefix, digits collapsed. "$.steps[12]: 'failed-over n1' not reached within
+// 841 ms: 10.0.0.3:6379 still sees n1 serving slots 0-5460" -> "'failed-over n#' not reached within
+// # ms: #.#.#.#:# still sees n# serving slots #-#". A step that fails because an earlier one was
+// removed ("@last used before any step targeted a node", "n4 served no slots when it failed")
+// differs, so the shrinker does not slip to another failure of the same step.
 std::string failure_kind(const std::string& message) {
   std::string m = message;
   if (m.rfind("$.", 0) == 0) {
     auto colon = m.find(": ");
     if (colon != std::string::npos) m = m.substr(colon + 2);
   }
-  auto colon = m.find(": ");
-  if (colon != std::string::npos) m = m.substr(0, colon);
   std::string out;
   for (char c : m) {
     bool digit = c >= '0' && c <= '9';
@@ -158,12 +162,14 @@ std::vector<std::size_t> merge_sorted(const std::vector<std::size_t>& a, const s
 int cmd_shrink(const std::vector<std::string>& args) {
   std::string path, out_path;
   std::uint64_t seed = 0;
-  bool have_seed = false;
+  bool have_seed = false, all_steps = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--seed") {
       if (i + 1 >= args.size() || !parse_uint(args[++i], seed)) return bad_args("--seed needs a non-negative integer");
       have_seed = true;
+    } else if (a == "--all-steps") {
+      all_steps = true;
     } else if (a == "-o" || a == "--output") {
       if (i + 1 >= args.size()) return bad_args("-o needs a file name");
       out_path = args[++i];
@@ -175,7 +181,7 @@ int cmd_shrink(const std::vector<std::string>& args) {
       return bad_args("shrink takes one scenario file");
     }
   }
-  if (path.empty() || !have_seed) return bad_args("usage: slotlab shrink SCENARIO.json --seed N [-o OUT.json]");
+  if (path.empty() || !have_seed) return bad_args("usage: slotlab shrink SCENARIO.json --seed N [-o OUT.json] [--all-steps]");
   auto doc = load_scenario_json(path);
   if (!doc) return bad_args(fmt::format("bad scenario: {}", doc.error().message));
   auto sc = parse_scenario(*doc, seed);
@@ -188,7 +194,13 @@ int cmd_shrink(const std::vector<std::string>& args) {
   Shrinker sh(*doc, seed);
   const json& steps = (*doc)["steps"];
   std::vector<std::size_t> fixed, cur;
-  for (std::size_t i = 0; i < steps.size(); ++i) (steps[i].value("do", "") == "create" ? fixed : cur).push_back(i);
+  static const std::set<std::string> structural = {"create",         "wait-until",    "check",         "load-keys",
+                                                    "start-workload", "stop-workload", "cluster-check", "cluster-info"};
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    std::string act = steps[i].value("do", "");
+    bool keep = act == "create" || (!all_steps && structural.count(act) != 0);
+    (keep ? fixed : cur).push_back(i);
+  }
   std::vector<std::size_t> all = merge_sorted(fixed, cur);
   Failure target = sh.run(all, values);
   if (target.outcome == "pass") {
@@ -233,6 +245,22 @@ int cmd_shrink(const std::vector<std::string>& args) {
     if (!reduced) {
       if (n >= cur.size()) break;
       n = std::min(cur.size(), 2 * n);
+    }
+  }
+  // ddmin is 1-minimal: steps that can only go together (pause and its resume, partition and its
+  // heal) survive it when they fell into different chunks. Try every remaining pair.
+  for (bool again = true; again && cur.size() >= 2 && cur.size() <= 16;) {
+    again = false;
+    for (std::size_t a = 0; a < cur.size() && !again; ++a) {
+      for (std::size_t b = a + 1; b < cur.size() && !again; ++b) {
+        std::vector<std::size_t> rest;
+        for (std::size_t k = 0; k < cur.size(); ++k)
+          if (k != a && k != b) rest.push_back(cur[k]);
+        if (fails(rest, values)) {
+          cur = rest;
+          again = true;
+        }
+      }
     }
   }
   std::vector<std::size_t> kept = merge_sorted(fixed, cur);
