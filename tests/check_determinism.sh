@@ -8,7 +8,7 @@ src=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
-for spec in segfault-master:1..6 paused-primary-returns:1..4 partition-minority-primary:1..4 random-faults:1..6 reshard-under-load:1..1; do
+for spec in segfault-master:1..4 paused-primary-returns:1..3 partition-minority-primary:1..3 random-faults:1..4 reshard-under-load:1..1; do
   name=${spec%%:*}
   seeds=${spec#*:}
   for run in a b; do
