@@ -67,6 +67,16 @@ Result<Baseline> load_baseline(const fs::path& file) {
     b.scenario_file = j.at("scenario_file").get<std::string>();
     b.first = j.at("seeds").at("first").get<std::uint64_t>();
     b.last = j.at("seeds").at("last").get<std::uint64_t>();
+    if (j.contains("metrics")) {
+      for (auto it = j.at("metrics").begin(); it != j.at("metrics").end(); ++it) {
+        if (!it.value().is_object()) return fail(fmt::format("metrics.{}: expected an object", it.key()));
+        for (const char* k : {"n", "p50", "p90"})
+          if (!it.value().contains(k) || !it.value()[k].is_number()) return fail(fmt::format("metrics.{}.{}: expected a number", it.key(), k));
+      }
+      if (!j["metrics"].is_object()) return fail("metrics: expected an object");
+    }
+    if (j.contains("outcomes") && (!j["outcomes"].is_object() || !j["outcomes"].value("pass", json()).is_number()))
+      return fail("outcomes.pass: expected a number");
     if (j.contains("tolerance")) {
       b.relative = j["tolerance"].value("relative", 0.10);
       b.absolute_ms = j["tolerance"].value("absolute_ms", 50.0);

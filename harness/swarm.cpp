@@ -348,8 +348,10 @@ const std::vector<MetricDef>& metric_defs() {
       {"fail_ms", "fault -> FAIL (ms)", [](const json& r, auto& o) { each_failover(r, "ms_to_fail", o); }},
       {"election_delay_ms", "FAIL -> election start (ms)",
        [](const json& r, auto& o) {
+         if (!r.contains("failovers")) return;
          for (const auto& f : r["failovers"])
-           if (f["ms_to_fail"].is_number() && f["ms_to_election"].is_number())
+           if (f.contains("ms_to_fail") && f.contains("ms_to_election") && f["ms_to_fail"].is_number() &&
+               f["ms_to_election"].is_number())
              o.push_back(f["ms_to_election"].get<double>() - f["ms_to_fail"].get<double>());
        }},
       {"election_ms", "fault -> election start (ms)", [](const json& r, auto& o) { each_failover(r, "ms_to_election", o); }},
@@ -670,6 +672,18 @@ int cmd_swarm_merge(const std::vector<std::string>& args) {
       for (const json& r : j["results"]) {
         (void)r.at("seed").get<std::uint64_t>();
         (void)r.at("outcome").get<std::string>();
+        // Every field of the record format, so the summary never reads a missing one.
+        for (const char* k : {"failure", "failed_step", "failed_checks", "params", "trace_hash", "world_time_ms",
+                              "wall_time_ms", "failovers", "promotion_ms", "lost_writes", "availability"})
+          (void)r.at(k);
+        if (!r["failovers"].is_array()) throw json::other_error::create(501, "failovers is not an array", &r);
+        for (const json& f : r["failovers"])
+          for (const char* k : {"ms_to_first_pfail", "ms_to_fail", "ms_to_election", "ms_to_promotion", "ms_to_all_ok"}) (void)f.at(k);
+        if (r["lost_writes"].is_object()) (void)r["lost_writes"].at("lost").get<double>();
+        if (r["availability"].is_object()) {
+          (void)r["availability"].at("ok_fraction");
+          (void)r["availability"].at("longest_error_window_ms").get<double>();
+        }
       }
     } catch (const json::exception& e) {
       return bad_args(fmt::format("{}: malformed swarm result: {}", f, e.what()));
