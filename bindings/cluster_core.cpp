@@ -770,14 +770,14 @@ Result<nlohmann::json> run_scenario_json(const std::string& text_or_path, bool i
   if (bad_scenario != nullptr) *bad_scenario = false;
   Result<Scenario> sc = make_error(Errc::invalid_argument, "no scenario");
   if (is_path) {
-    sc = load_scenario_file(text_or_path);
+    sc = load_scenario_file(text_or_path, seed);  // "params" drawn from the seed, as slotlab run does
   } else {
     auto doc = nlohmann::json::parse(text_or_path, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) {
       if (bad_scenario != nullptr) *bad_scenario = true;
       return make_error(Errc::invalid_argument, "the scenario is not valid JSON");
     }
-    sc = parse_scenario(doc);
+    sc = parse_scenario(doc, seed);
   }
   if (!sc) {
     if (bad_scenario != nullptr) *bad_scenario = true;

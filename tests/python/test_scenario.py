@@ -21,6 +21,15 @@ def test_same_result_as_the_cli(cli, source_dir):
     assert ours["failovers"][0]["ms_to_promotion"] > 0
 
 
+def test_params_are_drawn_from_the_seed_as_the_cli_draws_them(cli, source_dir):
+    path = source_dir / "scenarios" / "random-faults.json"
+    ours = slotlab.run_scenario(path, seed=4)
+    assert ours == cli_json(cli, path, 4)
+    assert {"victim", "pause_ms", "split"} <= ours["params"].keys()
+    assert slotlab.run_scenario(json.loads(path.read_text()), seed=4)["params"] == ours["params"]
+    assert slotlab.run_scenario(path, seed=5)["params"] != ours["params"]
+
+
 def test_timeline_matches_the_cli(cli, source_dir):
     path = source_dir / "scenarios" / "segfault-master.json"
     ours = slotlab.run_scenario(str(path), seed=5, timeline=True)

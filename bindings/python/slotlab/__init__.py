@@ -97,7 +97,8 @@ def run_scenario(path_or_dict: Union[str, os.PathLike, Mapping[str, Any]], seed:
 
     ``path_or_dict`` is a scenario file or the scenario itself as a dict. ``overrides`` replace
     top-level fields of the scenario (dicts are merged: ``topology={"primaries": 5}`` keeps the
-    other topology fields). ``world`` is ``"sim"`` (default) or ``"real"``, as ``--world``: real
+    other topology fields). The scenario's ``params`` are drawn from ``seed`` as ``slotlab run``
+    draws them (``result["params"]``). ``world`` is ``"sim"`` (default) or ``"real"``, as ``--world``: real
     processes of ``server`` (``--server``: ``"slotlab-node"``, the default, or a path such as
     ``"/usr/bin/redis-server"``) on loopback ports from ``base_port`` (0: free ports are picked).
     As a shorthand ``world`` may also name the server itself. A bad scenario raises
