@@ -84,13 +84,6 @@ Result<std::string> read_whole_file(const std::string& path) {
   return out;
 }
 
-// memtoull: a non-negative memory value.
-std::optional<std::uint64_t> parse_unsigned_memory(std::string_view s) {
-  auto v = parse_memory(s);
-  if (!v || *v < 0) return std::nullopt;
-  return static_cast<std::uint64_t>(*v);
-}
-
 // Redis's checks for a directive slotlab accepts but does not implement, with Redis's messages.
 std::optional<std::string> validate_ignored(const RedisDirective& d, const std::vector<std::string>& args) {
   switch (d.kind) {
@@ -487,27 +480,9 @@ std::optional<ConfigError> ConfigLoader::apply(const std::vector<std::string>& a
     return std::nullopt;
   }
   if (canonical == "client-output-buffer-limit") {
-    if (args.size() % 4 != 0) return error_at("Wrong number of arguments in buffer limit configuration.");
-    ClientOutputLimits next = config_.output_limits;
-    for (std::size_t j = 0; j < args.size(); j += 4) {
-      OutputLimit* cls = nullptr;
-      if (equals_nocase(args[j], "normal")) {
-        cls = &next.normal;
-      } else if (equals_nocase(args[j], "slave") || equals_nocase(args[j], "replica")) {
-        cls = &next.replica;
-      } else if (equals_nocase(args[j], "pubsub")) {
-        cls = &next.pubsub;
-      } else {
-        return error_at("Invalid client class specified in buffer limit configuration.");
-      }
-      auto hard = parse_unsigned_memory(args[j + 1]);
-      auto soft = parse_unsigned_memory(args[j + 2]);
-      auto secs = parse_ll(args[j + 3]);
-      if (!hard || !soft || !secs || *secs < 0)
-        return error_at("Error in hard, soft or soft_seconds setting in buffer limit configuration.");
-      *cls = OutputLimit{*hard, *soft, *secs};
-    }
-    config_.output_limits = next;
+    // The node's directive table parses it (one class per group; the node enforces it).
+    if (nd == nullptr) return error_at("Wrong number of arguments in buffer limit configuration.");
+    if (auto r = nd->set(config_.node, args); !r) return error_at(r.error().message);
     return std::nullopt;
   }
   if (canonical == "tcp-backlog") {
@@ -652,6 +627,29 @@ std::string rewrite_config_text(std::string_view old_text, const std::vector<std
     }
     if (name == "dir") {
       rewrite_line(name, "dir " + quote_arg(value), true);
+      continue;
+    }
+    if (name == "client-output-buffer-limit") {
+      // rewriteConfigClientOutputBufferLimitOption: one line per class, in Redis's memory units,
+      // forced only for a class that differs from its default.
+      NodeConfig now;
+      (void)d.set(now, {value});
+      auto mem = [](std::int64_t b) {
+        constexpr std::int64_t kGb = 1024ll * 1024 * 1024, kMb = 1024 * 1024, kKb = 1024;
+        if (b != 0 && b % kGb == 0) return fmt::format("{}gb", b / kGb);
+        if (b != 0 && b % kMb == 0) return fmt::format("{}mb", b / kMb);
+        if (b != 0 && b % kKb == 0) return fmt::format("{}kb", b / kKb);
+        return std::to_string(b);
+      };
+      static constexpr const char* kClass[] = {"normal", "replica", "pubsub"};
+      for (int j = 0; j < 3; ++j) {
+        const OutputBufferLimit& l = now.client_obuf_limits[j];
+        const OutputBufferLimit& def = defaults.client_obuf_limits[j];
+        bool force = l.hard_bytes != def.hard_bytes || l.soft_bytes != def.soft_bytes || l.soft_seconds != def.soft_seconds;
+        rewrite_line(name, fmt::format("{} {} {} {} {}", name, kClass[j], mem(l.hard_bytes), mem(l.soft_bytes), l.soft_seconds),
+                     force);
+      }
+      processed.insert(name);
       continue;
     }
     if (rd != nullptr && rd->kind == RedisDirectiveKind::string) {

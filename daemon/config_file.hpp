@@ -30,19 +30,11 @@ std::optional<std::vector<std::string>> split_args(std::string_view line);
 // sdscatrepr: the argument in double quotes, escaped so that split_args reads it back.
 std::string quote_arg(std::string_view arg);
 
-// client-output-buffer-limit <class> <hard> <soft> <soft seconds>, per class.
-struct ClientOutputLimits {
-  OutputLimit normal{0, 0, 0};
-  OutputLimit replica{256ull * 1024 * 1024, 64ull * 1024 * 1024, 60};
-  OutputLimit pubsub{32ull * 1024 * 1024, 8ull * 1024 * 1024, 60};
-};
-
 // Everything the daemon takes from its configuration.
 struct DaemonConfig {
   NodeConfig node;
   std::string config_file;           // absolute path; empty when started without a file
   std::string dir = ".";             // absolute directory after the `dir` lines (cwd if none)
-  ClientOutputLimits output_limits;  // honoured by the host for the normal class (see server.cpp)
   int tcp_backlog = 511;
   std::vector<std::string> ignored;  // directives accepted without effect, first-seen order
 };

@@ -350,6 +350,12 @@ void ActorHost::close(ConnId conn) {
   loop_.mark_for_flush(*c);
 }
 
+void ActorHost::abort(ConnId conn) {
+  EventLoop::Conn* c = loop_.find_conn(conn);
+  if (c == nullptr || c->host != this) return;
+  loop_.destroy_conn(conn);  // unsent output is dropped with the socket
+}
+
 Endpoint ActorHost::local_address(ConnId conn) const {
   EventLoop::Conn* c = loop_.find_live_conn(const_cast<ActorHost&>(*this), conn);
   if (c == nullptr || c->fd < 0) return {};

@@ -94,6 +94,7 @@ class ActorHost final : public Transport {
   ConnId connect(const Endpoint& to) override;
   void send(ConnId conn, std::string&& bytes) override;
   void close(ConnId conn) override;
+  void abort(ConnId conn) override;
   Endpoint local_address(ConnId conn) const override;
   Endpoint peer_address(ConnId conn) const override;
   std::uint64_t pending_bytes(ConnId conn) const override;

@@ -159,7 +159,13 @@ Result<void> FileStorage::fsync_parent_dir(const std::string& name) {
   return {};
 }
 
-Result<void> FileStorage::rename(std::string_view from_view, std::string_view to_view) {
+Result<void> FileStorage::rename(std::string_view from, std::string_view to) { return do_rename(from, to, true); }
+
+Result<void> FileStorage::rename_unsynced(std::string_view from, std::string_view to) {
+  return do_rename(from, to, false);
+}
+
+Result<void> FileStorage::do_rename(std::string_view from_view, std::string_view to_view, bool sync_dir) {
   std::string from(from_view);
   std::string to(to_view);
   drop_cached(from);
@@ -184,6 +190,7 @@ Result<void> FileStorage::rename(std::string_view from_view, std::string_view to
     ::close(lock_it->second);  // releases the lock on the old, now unlinked, inode
     lock_it->second = new_lock_fd;
   }
+  if (!sync_dir) return {};
   return fsync_parent_dir(to);
 }
 

@@ -43,6 +43,7 @@ class FileStorage final : public Storage {
   Result<void> append(std::string_view name, std::string_view data) override;
   Result<void> fsync(std::string_view name) override;
   Result<void> rename(std::string_view from, std::string_view to) override;
+  Result<void> rename_unsynced(std::string_view from, std::string_view to) override;
   Result<void> remove(std::string_view name) override;
   bool exists(std::string_view name) const override;
   Result<void> make_dir(std::string_view name) override;
@@ -50,6 +51,7 @@ class FileStorage final : public Storage {
  private:
   void drop_cached(const std::string& name);
   Result<void> fsync_parent_dir(const std::string& name);
+  Result<void> do_rename(std::string_view from, std::string_view to, bool sync_dir);
 
   std::string dir_;
   int dir_fd_ = -1;

@@ -142,11 +142,6 @@ int Server::start() {
     for (const auto& name : cfg.ignored) list += (list.empty() ? "" : ", ") + name;
     log_.log(LogLevel::notice, "Ignoring directives slotlab does not implement: " + list);
   }
-  if (cfg.output_limits.replica.enabled() || cfg.output_limits.pubsub.enabled()) {
-    log_.log(LogLevel::verbose,
-             "client-output-buffer-limit: the normal class applies to every client connection; the replica and "
-             "pubsub classes are not enforced (the host cannot tell those connections apart)");
-  }
   adjust_open_files_limit(ncfg.maxclients, log_);
 
   if (auto r = storage_.open(cfg.dir); !r) {
@@ -159,7 +154,6 @@ int Server::start() {
   ho.name = "node";
   ho.tcp_keepalive_s = ncfg.tcp_keepalive_s;
   ho.listen_backlog = cfg.tcp_backlog;
-  ho.data_output_limit = cfg.output_limits.normal;
   host_ = &loop_.add_host(ho);
   process_ = std::make_unique<DaemonProcess>(loop_, log_, cfg.config_file, options_.executable);
   Env env{loop_.wall_clock(), *host_, storage_, random_, log_, log_, *process_};

@@ -10,8 +10,8 @@
 //      (Node::start), listen on the bus port (cluster-port, or port + 10000)
 //   4. write the pidfile; "Server initialized", "Ready to accept connections"; run the loop
 // SIGTERM / SIGINT shut down like SHUTDOWN (nodes.conf saved), the pidfile is removed, and run()
-// returns 0. The host enforces protected mode, maxclients and the normal class of
-// client-output-buffer-limit; the node enforces everything else (timeout, query buffer limit...).
+// returns 0. The host enforces protected mode and maxclients; the node enforces everything else
+// (timeout, query buffer limit, client-output-buffer-limit per class through Transport::abort).
 #pragma once
 
 #include <memory>

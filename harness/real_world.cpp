@@ -110,6 +110,20 @@ std::string RealWorld::default_server() {
   return "slotlab-node";
 }
 
+const std::set<std::string>& RealWorld::supported_actions() {
+  // Each entry is something this world really does: CLUSTER/DEBUG commands over sockets, signals
+  // (crash = DEBUG SEGFAULT, kill = SIGKILL, pause/resume = SIGSTOP/SIGCONT), process restarts in
+  // the node's directory, the admin operations and workloads over client connections.
+  static const std::set<std::string> a = {
+      "create",         "wait-until",    "sleep",     "check",        "crash",   "kill",      "restart",
+      "pause",          "resume",        "failover",  "load-keys",    "start-workload", "stop-workload",
+      "cluster-check",  "cluster-info",  "fix",       "reshard",      "rebalance", "add-node", "del-node",
+      "call",           "set-timeout"};
+  return a;
+}
+
+bool RealWorld::supports(const std::string& action) const { return supported_actions().count(action) != 0; }
+
 RealWorld::RealWorld(std::uint64_t seed, RealWorldOptions options) : options_(std::move(options)), rng_(seed * 0x9E3779B97F4A7C15ull + 1) {
   if (options_.server.empty()) options_.server = default_server();
   host_ = &loop_.add_host(daemon::HostOptions{});

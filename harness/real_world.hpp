@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <queue>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,11 @@ class RealWorld final : public World {
   Result<void> kill(const std::string& name) override;
   Result<void> restart(const std::string& name) override;
   bool wait_for_exit(const std::string& name, Millis timeout_ms) override;
+  // A whitelist: the step kinds real processes can be put through. Anything else (partitions,
+  // link faults, clock skew, disk faults, and any kind added later) is refused before the run
+  // starts, until someone implements it here.
+  bool supports(const std::string& action) const override;
+  static const std::set<std::string>& supported_actions();
   std::uint64_t random() override;
   Millis start_time_ms() const override { return start_ms_; }
   std::vector<TimelineEvent> timeline() const override;

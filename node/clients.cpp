@@ -23,6 +23,83 @@ Client* Node::create_client(ConnId conn, const Endpoint& peer) {
   return raw;
 }
 
+// Redis's getClientType: a replica (not MONITOR: slotlab has none), else a Pub/Sub subscriber, else
+// normal. Simplification: slotlab-node implements no SUBSCRIBE, so no client is in the pubsub
+// class; its limits are configurable (CONFIG GET/SET, redis.conf) and unused.
+ClientClass Node::client_class(const Client& c) const {
+  return c.is_replica() ? ClientClass::replica : ClientClass::normal;
+}
+
+std::string Node::client_info_string(const Client& c) const {
+  Millis now = now_ms();
+  std::uint64_t omem = c.conn == kNoConn ? 0 : env_.transport.pending_bytes(c.conn);
+  return fmt::format(
+      "id={} addr={}:{} laddr= fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} "
+      "qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd=client|list "
+      "user=default redir=-1 resp=2",
+      c.id, c.peer.ip, c.peer.port, c.name, (now - c.ctime_ms) / 1000, (now - c.last_interaction_ms) / 1000,
+      c.is_replica() ? "S" : "N", c.db, c.in_multi ? static_cast<long long>(c.multi_queue.size()) : -1LL,
+      c.parser.buffered_bytes(), omem);
+}
+
+// checkClientOutputBufferLimits + closeClientOnOutputBufferLimitReached(c, async): async (after
+// queueing output) marks the client and logs "scheduled to be closed ASAP"; from the cron the
+// client is freed at once and the log says "closed". The output
+// buffer is what the host still holds for the connection (Transport::pending_bytes), which is what
+// Redis's reply list is: bytes produced and not yet written to the socket.
+bool Node::check_output_limit(Client& c, bool async) {
+  if (c.close_asap) return true;
+  if (c.conn == kNoConn) return false;  // fake clients (AOF loader, the primary's stream)
+  const ClientClass cls = client_class(c);
+  const OutputBufferLimit& lim = config_.client_obuf_limits[static_cast<int>(cls)];
+  auto used = static_cast<std::int64_t>(env_.transport.pending_bytes(c.conn));
+  if (cls == ClientClass::replica) used = std::min(used, c.repl_stream_queued);
+  if (used == 0 && cls != ClientClass::replica) return false;  // Redis: nothing queued, nothing checked
+  // A replica limit below repl-backlog-size is raised to it (a partial sync would succeed only to be
+  // cut again).
+  std::int64_t hard_limit = lim.hard_bytes;
+  if (cls == ClientClass::replica && hard_limit != 0 && hard_limit < config_.repl_backlog_size)
+    hard_limit = config_.repl_backlog_size;
+  const bool hard = lim.hard_bytes != 0 && used >= hard_limit;
+  bool soft = lim.soft_bytes != 0 && used >= lim.soft_bytes;
+  if (soft) {
+    const Millis now = now_ms();
+    if (c.obuf_soft_limit_reached_ms < 0) {
+      c.obuf_soft_limit_reached_ms = now;  // first time over the soft limit
+      soft = false;
+    } else if ((now - c.obuf_soft_limit_reached_ms) / 1000 <= lim.soft_seconds) {
+      soft = false;  // not over it for long enough yet (Redis counts whole seconds)
+    }
+  } else {
+    c.obuf_soft_limit_reached_ms = -1;
+  }
+  if (!soft && !hard) return false;
+  if (!async) {  // from the cron: freed at once
+    logf(LogLevel::warning, "Client {} closed for overcoming of output buffer limits.", client_info_string(c));
+    env_.transport.abort(c.conn);
+    free_client(c, /*close_conn=*/false);
+    return true;
+  }
+  logf(LogLevel::warning, "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+       client_info_string(c));
+  c.close_asap = true;
+  clients_to_close_.push_back(c.conn);
+  return true;
+}
+
+// freeClientsInAsyncFreeQueue: the connection is dropped with whatever output it still had.
+void Node::free_clients_to_close() {
+  if (clients_to_close_.empty()) return;
+  std::vector<ConnId> conns;
+  conns.swap(clients_to_close_);
+  for (ConnId conn : conns) {
+    auto it = clients_.find(conn);
+    if (it == clients_.end()) continue;
+    env_.transport.abort(conn);
+    free_client(*it->second, /*close_conn=*/false);
+  }
+}
+
 void Node::free_client(Client& c, bool close_conn) {
   if (c.blocked != Client::BlockedOn::none) blocked_.erase(std::remove(blocked_.begin(), blocked_.end(), &c), blocked_.end());
   if (c.is_replica()) {
@@ -42,6 +119,7 @@ void Node::flush_client(Client& c) {
     if (!aof_flush_before_reply()) return;
     env_.transport.send(c.conn, std::move(c.reply));
     c.reply.clear();
+    check_output_limit(c);
   }
 }
 
@@ -58,7 +136,7 @@ void Node::client_on_bytes(Client& c, std::string_view bytes) {
   Argv& argv = c.argv;
   std::string error;
   const ConnId conn = c.conn;
-  while (!c.close_after_reply && c.blocked == Client::BlockedOn::none) {
+  while (!c.close_after_reply && !c.close_asap && c.blocked == Client::BlockedOn::none) {
     c.parser.set_auth_required(!c.authenticated);
     auto status = c.parser.next(argv, error);
     if (status == resp::RequestParser::Status::need_more) break;
@@ -80,6 +158,15 @@ void Node::client_on_bytes(Client& c, std::string_view bytes) {
 }
 
 void Node::clients_cron() {
+  // Output-buffer limits (clientsCron: the soft limit's time runs out even if nothing new is
+  // queued). In client-id order: the map's order is not deterministic.
+  {
+    std::vector<Client*> all;
+    for (auto& [conn, c] : clients_)
+      if (!c->close_asap && c->conn != kNoConn) all.push_back(c.get());
+    std::sort(all.begin(), all.end(), [](const Client* a, const Client* b) { return a->id < b->id; });
+    for (Client* c : all) check_output_limit(*c, /*async=*/false);  // may free c
+  }
   // Idle timeout (the `timeout` directive); replicas and our primary are exempt, as in Redis.
   if (config_.timeout_s <= 0) return;
   Millis now = now_ms();

@@ -281,6 +281,52 @@ std::vector<ConfigDirective> build_table() {
                                 M::mutable_, true));
   t.push_back(integer_directive("client-query-buffer-limit", {}, &NodeConfig::client_query_buffer_limit, 1024 * 1024,
                                 INT64_MAX, M::mutable_, true));
+  {
+    // client-output-buffer-limit <class> <hard> <soft> <soft seconds> [<class> ...]: each group sets
+    // one class (normal, replica/slave, pubsub), the others keep their values, in a config file
+    // line as in CONFIG SET (one argument holding every group). Redis's messages.
+    ConfigDirective d;
+    d.name = "client-output-buffer-limit";
+    d.set = [](NodeConfig& c, const Args& args) -> Result<void> {
+      std::vector<std::string_view> parts;
+      for (const auto& a : args)
+        for (auto p : split_spaces(a)) parts.push_back(p);
+      if (parts.empty() || parts.size() % 4 != 0)
+        return make_error(Errc::invalid_argument, "Wrong number of arguments in buffer limit configuration.");
+      OutputBufferLimit next[3] = {c.client_obuf_limits[0], c.client_obuf_limits[1], c.client_obuf_limits[2]};
+      for (std::size_t j = 0; j < parts.size(); j += 4) {
+        int cls = -1;
+        if (equals_nocase(parts[j], "normal")) {
+          cls = static_cast<int>(ClientClass::normal);
+        } else if (equals_nocase(parts[j], "replica") || equals_nocase(parts[j], "slave")) {
+          cls = static_cast<int>(ClientClass::replica);
+        } else if (equals_nocase(parts[j], "pubsub")) {
+          cls = static_cast<int>(ClientClass::pubsub);
+        } else {  // "master" too: Redis refuses a limit for it
+          return make_error(Errc::invalid_argument, "Invalid client class specified in buffer limit configuration.");
+        }
+        auto hard = parse_memory(parts[j + 1]);
+        auto soft = parse_memory(parts[j + 2]);
+        auto secs = parse_ll(parts[j + 3]);
+        if (!hard || !soft || !secs || *hard < 0 || *soft < 0 || *secs < 0)
+          return make_error(Errc::invalid_argument,
+                            "Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+        next[cls] = OutputBufferLimit{*hard, *soft, *secs};
+      }
+      for (int i = 0; i < 3; ++i) c.client_obuf_limits[i] = next[i];
+      return {};
+    };
+    d.get = [](const NodeConfig& c) {
+      static constexpr const char* kNames[] = {"normal", "slave", "pubsub"};
+      std::string out;
+      for (int i = 0; i < 3; ++i) {
+        const OutputBufferLimit& l = c.client_obuf_limits[i];
+        out += fmt::format("{}{} {} {} {}", i == 0 ? "" : " ", kNames[i], l.hard_bytes, l.soft_bytes, l.soft_seconds);
+      }
+      return out;
+    };
+    t.push_back(d);
+  }
   return t;
 }
 

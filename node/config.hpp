@@ -19,6 +19,17 @@ namespace slotlab {
 
 enum class AppendFsync : std::uint8_t { always, everysec, no };
 
+// client-output-buffer-limit for one client class (Redis's clientBufferLimitsConfig): a client
+// whose unsent output reaches hard_bytes, or stays at or above soft_bytes for more than
+// soft_seconds, is disconnected. 0 disables a limit.
+struct OutputBufferLimit {
+  std::int64_t hard_bytes = 0;
+  std::int64_t soft_bytes = 0;
+  std::int64_t soft_seconds = 0;
+};
+// The classes of getClientType (our primary's link counts as normal, as in Redis).
+enum class ClientClass : std::uint8_t { normal = 0, replica = 1, pubsub = 2 };
+
 struct SavePoint {
   std::int64_t seconds = 0;
   std::int64_t changes = 0;
@@ -91,6 +102,9 @@ struct NodeConfig {
   std::int64_t proto_max_bulk_len = 512ll * 1024 * 1024;
   std::int64_t client_query_buffer_limit = 1024ll * 1024 * 1024;
   std::int64_t cluster_link_sendbuf_limit = 0;
+  // Indexed by ClientClass; Redis 7.0's defaults.
+  OutputBufferLimit client_obuf_limits[3] = {
+      {0, 0, 0}, {256ll * 1024 * 1024, 64ll * 1024 * 1024, 60}, {32ll * 1024 * 1024, 8ll * 1024 * 1024, 60}};
   std::int64_t hz = 10;
 
   std::uint16_t bus_port() const {

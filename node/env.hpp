@@ -43,6 +43,9 @@ class Transport {
   virtual ConnId connect(const Endpoint& to) = 0;
   virtual void send(ConnId conn, std::string&& bytes) = 0;
   virtual void close(ConnId conn) = 0;
+  // Closes at once, dropping output not yet sent (a client over its output-buffer limit). Hosts
+  // that cannot drop queued bytes may fall back to close().
+  virtual void abort(ConnId conn) { close(conn); }
   // Our own address on this connection as the peer sees it (getsockname); Redis uses it to learn
   // its IP from the first MEET.
   virtual Endpoint local_address(ConnId conn) const = 0;
@@ -65,6 +68,11 @@ class Storage {
   // Atomically replaces `to` with `from` (rename(2)). Durable once it returns (we model the
   // directory fsync that a careful writer does after a rename as part of rename).
   virtual Result<void> rename(std::string_view from, std::string_view to) = 0;
+  // rename(2) without the durability: atomic for readers and across a crash of the process alone
+  // (the kernel keeps it), but neither `from`'s data nor the new directory entry is synced, so a
+  // power loss may bring `to`'s previous durable content back. This is what Redis's
+  // clusterSaveConfig(do_fsync=0) amounts to. Default: the durable rename (only more durable).
+  virtual Result<void> rename_unsynced(std::string_view from, std::string_view to) { return rename(from, to); }
   virtual Result<void> remove(std::string_view name) = 0;
   virtual bool exists(std::string_view name) const = 0;
   // Creates the subdirectory `name` if missing (mkdir -p of one level; an existing directory is

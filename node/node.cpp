@@ -174,6 +174,7 @@ void Node::on_tick() {
 void Node::before_sleep() {
   if (crashed_ || !started_) return;
   process_blocked_clients();
+  free_clients_to_close();
   if (crashed_ || !config_.cluster_enabled) return;
   std::uint32_t flags = cluster_.todo_before_sleep;
   cluster_.todo_before_sleep = 0;

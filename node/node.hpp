@@ -95,6 +95,14 @@ struct Client {
   bool multi_dirty = false;          // an error while queueing: EXEC aborts (EXECABORT)
   std::vector<Argv> multi_queue;
 
+  // client-output-buffer-limit: when the soft limit was first seen reached (-1: not over it), and
+  // whether the client is to be closed at the next safe point (Redis's CLIENT_CLOSE_ASAP).
+  Millis obuf_soft_limit_reached_ms = -1;
+  bool close_asap = false;
+  // Replicas: replication-stream bytes queued since the snapshot. Redis streams the RDB outside
+  // the output buffer, so only the bytes queued after it count against the replica limit.
+  std::int64_t repl_stream_queued = 0;
+
   bool from_primary = false;         // this is our primary's replication stream (or the AOF loader)
   std::int64_t woff = 0;             // replication offset after this client's last write (WAIT)
 
@@ -226,6 +234,13 @@ class Node final : public Actor {
   void process_command(Client& c, Argv& argv, resp::Writer& w);
   void flush_client(Client& c);
   void clients_cron();
+  // client-output-buffer-limit (checkClientOutputBufferLimits / closeClientOnOutputBufferLimitReached):
+  // marks a client over its class's limit for closing (or, from the cron, frees it) and logs it;
+  // free_clients_to_close() frees the marked ones at a safe point (before_sleep).
+  ClientClass client_class(const Client& c) const;
+  bool check_output_limit(Client& c, bool async = true);
+  void free_clients_to_close();
+  std::string client_info_string(const Client& c) const;
 
   // ---- commands.cpp ----
   static const std::vector<CommandSpec>& command_table();
@@ -479,6 +494,7 @@ class Node final : public Actor {
   std::unordered_map<ConnId, std::unique_ptr<Client>> clients_;
   std::unordered_map<ConnId, std::unique_ptr<ClusterLink>> links_;
   std::vector<Client*> replicas_;  // our replicas, in attach order (deterministic feed order)
+  std::vector<ConnId> clients_to_close_;  // over an output-buffer limit, in the order they were marked
   std::vector<Client*> blocked_;   // blocked clients, in the order they blocked
   std::vector<ConnId> unblocked_;  // ready to be served again (before sleeping)
   std::map<std::string, std::unique_ptr<MigrateSocket>> migrate_sockets_;  // "ip:port" -> socket

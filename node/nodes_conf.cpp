@@ -7,9 +7,14 @@
 // ascending order, "[slot->-id]" / "[slot-<-id]" only on the myself line.
 //
 // Saving differs from Redis on purpose: Redis rewrites nodes.conf in place with one write() and
-// can leave a torn file if killed mid-write; we write a temporary file, fsync it and rename it over
+// can leave a torn file if killed mid-write; we write a temporary file and rename it over
 // nodes.conf, so a crash at any moment leaves either the old or the new file (issue 4 asks for
-// this). The fsync is always done, which is only more durable than Redis's optional one.
+// this). The fsync follows Redis 7.0.15 exactly: clusterSaveConfig(do_fsync) syncs only when its
+// caller asks (CLUSTER_TODO_FSYNC_CONFIG: epoch changes, votes, failovers, CLUSTER RESET, SETSLOT
+// that turns us into a replica; not ADDSLOTS, SETSLOT, MEET, FORGET, failure flags, gossip). With
+// do_fsync the temporary file is fsynced and the rename is made durable (directory fsync); without
+// it nothing is synced (Storage::rename_unsynced), so a kill -9 keeps the new file and a power
+// loss may bring back the last synced one, as an unsynced Redis save may.
 #include <charconv>
 
 #include "node/node.hpp"
@@ -132,16 +137,22 @@ std::string Node::cluster_nodes_text(std::uint16_t filter) const {
   return ci;
 }
 
-Result<void> Node::save_nodes_conf(bool /*do_fsync*/) {
-  cluster_.todo_before_sleep &= ~static_cast<std::uint32_t>(kTodoSaveConfig | kTodoFsyncConfig);
+Result<void> Node::save_nodes_conf(bool do_fsync) {
+  // Redis clears SAVE_CONFIG first, and FSYNC_CONFIG only when it syncs.
+  cluster_.todo_before_sleep &= ~static_cast<std::uint32_t>(kTodoSaveConfig);
+  if (do_fsync) cluster_.todo_before_sleep &= ~static_cast<std::uint32_t>(kTodoFsyncConfig);
   std::string ci = cluster_nodes_text(kNodeHandshake);
   fmt::format_to(std::back_inserter(ci), "vars currentEpoch {} lastVoteEpoch {}\n", cluster_.current_epoch.v,
                  cluster_.last_vote_epoch);
   const std::string& name = config_.cluster_config_file;
   std::string tmp = name + ".tmp";
   if (auto r = env_.storage.write(tmp, ci); !r) return r.error();
-  if (auto r = env_.storage.fsync(tmp); !r) return r.error();
-  if (auto r = env_.storage.rename(tmp, name); !r) return r.error();
+  if (do_fsync) {
+    if (auto r = env_.storage.fsync(tmp); !r) return r.error();
+    if (auto r = env_.storage.rename(tmp, name); !r) return r.error();
+  } else {
+    if (auto r = env_.storage.rename_unsynced(tmp, name); !r) return r.error();
+  }
   trace(TraceKind::config_saved, cluster_.myself->name, cluster_.current_epoch.v);
   return {};
 }

@@ -610,6 +610,7 @@ bool Node::replication_try_partial(Client& c, const std::string& replid, std::in
   std::string out = c.replica_capa_psync2 ? fmt::format("+CONTINUE {}\r\n", replid_) : std::string("+CONTINUE\r\n");
   std::size_t skip = static_cast<std::size_t>(offset - first);
   if (skip < backlog_.size()) out.append(backlog_, skip, std::string::npos);
+  c.repl_stream_queued = static_cast<std::int64_t>(out.size());  // the backlog part is stream, and counts
   env_.transport.send(c.conn, std::move(out));
   logf(LogLevel::notice,
        "Partial resynchronization request from {}:{} accepted. Sending {} bytes of backlog starting from offset {}.",
@@ -635,6 +636,7 @@ void Node::replication_start_full_sync(Client& c) {
     out += rdb;
   }
   env_.transport.send(c.conn, std::move(out));
+  c.repl_stream_queued = 0;
   c.repl_state = Client::ReplState::online;
   c.repl_ack_time_ms = now_ms();
   c.repl_ack_offset = 0;
@@ -667,9 +669,11 @@ void Node::replication_feed_replicas(const std::string& bytes) {
     backlog_off_ += static_cast<std::int64_t>(drop);
   }
   for (Client* r : replicas_) {
-    if (r->repl_state != Client::ReplState::online) continue;
+    if (r->repl_state != Client::ReplState::online || r->close_asap) continue;
     std::string copy = bytes;
     env_.transport.send(r->conn, std::move(copy));
+    r->repl_stream_queued += static_cast<std::int64_t>(bytes.size());
+    check_output_limit(*r);  // closed at the next safe point, not while we iterate replicas_
   }
 }
 

@@ -94,6 +94,30 @@ Result<void> SimDisk::rename(std::string_view from, std::string_view to) {
   return {};
 }
 
+Result<void> SimDisk::rename_unsynced(std::string_view from, std::string_view to) {
+  auto it = files_.find(from);
+  if (it == files_.end()) return not_found("rename", from);
+  if (from == to) return {};
+  File moved = std::move(it->second);
+  files_.erase(it);
+  auto dst = files_.find(to);
+  if (dst == files_.end()) {
+    moved.entry_durable = false;  // nothing durable under `to`: a crash removes it
+    moved.dirty = true;
+    files_.emplace(std::string(to), std::move(moved));
+    return {};
+  }
+  File& old = dst->second;
+  File next;
+  next.current = std::move(moved.current);
+  next.entry_durable = old.entry_durable;
+  next.durable = old.entry_durable ? std::move(old.durable) : std::string();
+  next.dirty = true;
+  next.appends_only = false;  // never torn: the whole old file or nothing comes back
+  old = std::move(next);
+  return {};
+}
+
 Result<void> SimDisk::remove(std::string_view name) {
   auto it = files_.find(name);
   if (it == files_.end()) return not_found("remove", name);

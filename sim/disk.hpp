@@ -55,6 +55,10 @@ class SimDisk final : public Storage {
   Result<void> append(std::string_view name, std::string_view data) override;
   Result<void> fsync(std::string_view name) override;
   Result<void> rename(std::string_view from, std::string_view to) override;
+  // Not durable: the content moves as it is, but a crash brings back `to`'s previous durable
+  // content (or removes `to` if its name was never durable), as an unsynced rename may after a
+  // power loss.
+  Result<void> rename_unsynced(std::string_view from, std::string_view to) override;
   Result<void> remove(std::string_view name) override;
   bool exists(std::string_view name) const override;
 

@@ -1,5 +1,5 @@
-"""One bad client must not take the node down, and SIGTERM saves: protocol errors, idle timeout,
-the output buffer hard limit, SIGTERM with save points writing dump.rdb that a restart loads."""
+"""One bad client must not take the node down, and SIGTERM saves: protocol errors, idle timeout
+(output-buffer limits: test_output_buffer_limits.py), SIGTERM with save points writing dump.rdb that a restart loads."""
 import os
 import signal
 import socket
@@ -67,33 +67,6 @@ def test_idle_timeout(lab, node):
         s.close()
     finally:
         lab.cli(node, "CONFIG", "SET", "timeout", "0")
-
-
-def test_output_buffer_hard_limit(lab):
-    # Set in the config file: slotlab-node does not take client-output-buffer-limit through
-    # CONFIG SET yet (the host reads it at start-up only).
-    (p,) = lab.spawn(1, cluster=False, extra=["--client-output-buffer-limit", "normal 1mb 0 0"])
-    r = redis.Redis(port=p.port)
-    r.set("big", b"x" * 100_000)
-    s = socket.create_connection(("127.0.0.1", p.port), timeout=5)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.sendall(b"GET big\r\n" * 300)  # 30 MB of replies, not read for a while
-    time.sleep(1.5)
-    got = 0
-    try:
-        while True:
-            chunk = s.recv(1 << 20)
-            if not chunk:
-                break
-            got += len(chunk)
-    except (ConnectionResetError, socket.timeout):
-        pass
-    s.close()
-    assert got < 300 * 100_000 // 2  # the server dropped the client long before the end
-    assert r.ping()
-    assert len(r.get("big")) == 100_000
-    r.close()
-    p.stop()
 
 
 def test_sigterm_saves_and_restart_loads(lab):

@@ -107,6 +107,17 @@ struct FakeStorage : Storage {
     durable.erase(std::string(from));
     return {};
   }
+  // Not durable: `to` keeps its previous durable content (what a power loss would bring back).
+  int unsynced_renames = 0;
+  Result<void> rename_unsynced(std::string_view from, std::string_view to) override {
+    auto it = files.find(std::string(from));
+    if (it == files.end()) return make_error(Errc::not_found, "no such file");
+    ++unsynced_renames;
+    files[std::string(to)] = it->second;
+    files.erase(it);
+    durable.erase(std::string(from));
+    return {};
+  }
   Result<void> remove(std::string_view name) override {
     files.erase(std::string(name));
     durable.erase(std::string(name));

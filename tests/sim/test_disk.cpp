@@ -104,6 +104,31 @@ TEST_CASE("disk: rename is atomic and durable, but carries unsynced content as u
   CHECK(d.fsync("missing").error().code == Errc::not_found);
 }
 
+TEST_CASE("disk: an unsynced rename survives a process crash only; a power loss brings the old file back",
+          "[sim][disk]") {
+  SimDisk d{Rng(1)};
+  ok(d.write("nodes.conf.tmp", "v1"));
+  ok(d.fsync("nodes.conf.tmp"));
+  ok(d.rename("nodes.conf.tmp", "nodes.conf"));  // durable save
+  ok(d.write("nodes.conf.tmp", "v2"));
+  ok(d.rename_unsynced("nodes.conf.tmp", "nodes.conf"));  // clusterSaveConfig(0)
+  CHECK(d.read("nodes.conf").value() == "v2");
+  CHECK_FALSE(d.exists("nodes.conf.tmp"));
+  CHECK(d.durable_content("nodes.conf") == std::optional<std::string>("v1"));
+  CHECK(d.has_unsynced("nodes.conf"));
+  ok(d.write("other.tmp", "x"));
+  ok(d.rename_unsynced("other.tmp", "other"));  // nothing durable under this name yet
+  d.crash();
+  CHECK(d.read("nodes.conf").value() == "v1");  // whole, never torn
+  CHECK_FALSE(d.exists("other"));
+  // A later durable save makes the new content durable again.
+  ok(d.write("nodes.conf.tmp", "v3"));
+  ok(d.fsync("nodes.conf.tmp"));
+  ok(d.rename("nodes.conf.tmp", "nodes.conf"));
+  d.crash();
+  CHECK(d.read("nodes.conf").value() == "v3");
+}
+
 TEST_CASE("disk: injected fsync failures make nothing durable", "[sim][disk]") {
   SimDisk d{Rng(1)};
   ok(d.append("aof", "a"));
