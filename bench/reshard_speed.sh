@@ -48,6 +48,6 @@ for t in $(seq 1 "$trials"); do
   keys_after=$(for i in 0 1 2; do redis-cli -p $((base + i)) dbsize; done | awk '{ s += $1 } END { print s }')
   echo "trial $t: $(basename "$server") reshard of $moved slots ($keys_before keys in the cluster, $keys_after after) took $((t1 - t0)) ms (exit $rc)"
   for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done
-  wait 2> /dev/null
+  { wait; } 2> /dev/null
   rm -rf "$dir"
 done
