@@ -41,6 +41,7 @@ struct LostWrite {
   std::string found;  // what the key held at the end ("" if missing)
   Millis acked_ms = 0;
   Endpoint acked_by;
+  std::string acked_by_node;  // filled by the runner for reports ("n3")
   std::string cause;
   bool permitted = false;
 };

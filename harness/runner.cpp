@@ -232,6 +232,12 @@ void Run::summarize_workloads(RunResult& r) {
       }
     }
     r.workloads.push_back(s);
+    for (const OpRecord& op : wl->history()) {
+      if (op.end_ms <= 0) continue;  // never completed
+      std::string err = op.error.substr(0, op.error.find(' '));
+      r.client_ops.push_back({op.start_ms - world_.start_time_ms(), op.end_ms - world_.start_time_ms(),
+                              static_cast<std::uint8_t>(op.outcome), err});
+    }
   }
   if (last_lost_) {
     LostWritesSummary l;
@@ -244,6 +250,14 @@ void Run::summarize_workloads(RunResult& r) {
     l.unknown = last_lost_->unknown;
     l.unknown_present = last_lost_->unknown_present;
     l.by_cause = last_lost_->by_cause;
+    l.failed = last_lost_->failed;
+    for (const LostWrite& w : last_lost_->losses) {
+      if (l.losses.size() >= LostWritesSummary::kMaxLossesReported) break;
+      LostWrite c = w;
+      c.acked_ms -= world_.start_time_ms();
+      c.acked_by_node = name_of_endpoint(w.acked_by);
+      l.losses.push_back(std::move(c));
+    }
     r.lost_writes = l;
   }
 }
@@ -459,6 +473,7 @@ Result<void> Run::do_step(const Step& st, StepOutcome& out) {
     for (std::size_t g = 0; g < groups.size(); ++g) {
       if (st.one_way ? g != 0 : g == largest) continue;
       for (const auto& n : groups[g]) {
+        out.affected.push_back(n);
         remember_primary_slots(n);
         outages_.push_back({n, "partition", rel_now(), std::nullopt});
         if (!slots_at_crash_[n].empty()) crashes_.push_back({n, world_.node_id(n), rel_now(), slots_at_crash_[n]});
@@ -659,6 +674,13 @@ RunResult Run::go() {
   r.trace_hash = world_.trace_hash();
   r.world_time_ms = rel_now();
   build_failovers(r);
+  {
+    auto cov = sc_.topology.config.find("cluster-require-full-coverage");
+    analyse_run(r, node_timeout_ms(), sc_.topology.replicas, sc_.topology.primaries * (1 + sc_.topology.replicas),
+                cov == sc_.topology.config.end() || cov->second == "yes");
+    if (!r.aborted && std::find(sc_.final_checks.begin(), sc_.final_checks.end(), "liveness") != sc_.final_checks.end())
+      r.checks.push_back({"liveness", r.liveness.passed, r.liveness.detail});
+  }
   r.passed = !r.aborted && std::all_of(r.checks.begin(), r.checks.end(), [](const CheckResult& c) { return c.passed; });
   if (!r.passed && r.failure.empty()) {
     for (const auto& c : r.checks)
@@ -716,6 +738,9 @@ nlohmann::json to_json(const RunResult& r, bool include_timeline) {
                    {"ms_to_election", opt_ms(f.election_start_ms)},
                    {"ms_to_promotion", opt_ms(f.promotion_ms)},
                    {"ms_to_all_ok", opt_ms(f.all_ok_ms)},
+                   {"ms_to_votes", opt_ms(f.votes_ms)},
+                   {"ms_to_clients_ok", opt_ms(f.clients_ok_ms)},
+                   {"clients_saw_errors", f.clients_saw_errors},
                    {"votes", f.votes},
                    {"new_config_epoch", f.new_config_epoch}});
   }
@@ -731,10 +756,20 @@ nlohmann::json to_json(const RunResult& r, bool include_timeline) {
     j["lost_writes"] = {{"acknowledged", l.acknowledged}, {"present", l.present}, {"lost", l.lost},
                         {"lost_permitted", l.lost_permitted}, {"lost_unexplained", l.lost_unexplained},
                         {"unreadable", l.unreadable}, {"unknown", l.unknown}, {"unknown_present", l.unknown_present},
-                        {"by_cause", l.by_cause}};
+                        {"by_cause", l.by_cause}, {"failed", l.failed}};
+    json losses = json::array();
+    for (const auto& w : l.losses) {
+      losses.push_back({{"key", w.key}, {"acked_ms", w.acked_ms}, {"acked_by", w.acked_by_node.empty() ? w.acked_by.str() : w.acked_by_node},
+                        {"found", w.found}, {"cause", w.cause}, {"permitted", w.permitted}});
+    }
+    j["lost_writes"]["losses"] = losses;
   } else {
     j["lost_writes"] = nullptr;
   }
+  j["node_timeout_ms"] = r.node_timeout_ms;
+  j["faults"] = faults_json(r.faults);
+  j["liveness"] = liveness_json(r.liveness);
+  j["availability"] = availability_json(r.availability);
   if (include_timeline) {
     json tl = json::array();
     for (const auto& e : r.timeline) {
@@ -806,13 +841,17 @@ std::string report_markdown(const RunResult& r, const std::string& scenario_desc
   out += "\n## Checks\n\n| check | outcome | detail |\n|---|---|---|\n";
   for (const auto& c : r.checks) out += fmt::format("| {} | {} | {} |\n", c.name, c.passed ? "ok" : "**FAIL**", cell(c.detail));
   if (!r.failovers.empty()) {
-    out += "\n## Failovers (ms after the crash)\n\n| failed | promoted | first PFAIL | FAIL | election | promotion | all ok | votes | new configEpoch |\n"
-           "|---|---|---|---|---|---|---|---|---|\n";
+    out += "\n## Failovers (ms after the crash)\n\n| failed | promoted | first PFAIL | FAIL | election | votes in | promotion | all ok | clients ok | votes | new configEpoch |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& f : r.failovers) {
-      out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", f.failed_node,
+      out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", f.failed_node,
                          f.promoted_node.empty() ? "-" : f.promoted_node, ms(f.first_pfail_ms), ms(f.fail_ms),
-                         ms(f.election_start_ms), ms(f.promotion_ms), ms(f.all_ok_ms), f.votes, f.new_config_epoch);
+                         ms(f.election_start_ms), ms(f.votes_ms), ms(f.promotion_ms), ms(f.all_ok_ms),
+                         f.clients_saw_errors ? ms(f.clients_ok_ms) : std::string("no errors"), f.votes, f.new_config_epoch);
     }
+    out += "\n\"all ok\": every running node reports cluster_state:ok again, which needs every slot served by a "
+           "primary it does not consider FAIL, i.e. every node agrees on the new owner. \"clients ok\": the first "
+           "client operation served after the last one that failed (among those started after the crash, before the next fault).\n";
   }
   if (!r.workloads.empty()) {
     out += "\n## Workloads\n\n| workload | writes | ok | failed | unknown | longest error window (ms) |\n|---|---|---|---|---|---|\n";
@@ -827,6 +866,7 @@ std::string report_markdown(const RunResult& r, const std::string& scenario_desc
                        l.unknown_present);
     for (const auto& [cause, n] : l.by_cause) out += fmt::format("- {}: {}\n", cause, n);
   }
+  out += liveness_markdown(r);
   return out;
 }
 

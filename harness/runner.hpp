@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/checks.hpp"
+#include "harness/liveness.hpp"
+#include "harness/lost_writes.hpp"
 #include "harness/scenario.hpp"
 #include "harness/world.hpp"
 
@@ -26,6 +28,7 @@ struct StepOutcome {
   bool ok = false;
   std::string detail;
   std::vector<std::string> log;  // admin-operation output (redis-cli-like lines)
+  std::vector<std::string> affected;  // partition: the minority side's nodes (for the fault spans)
 };
 
 // One failover, from the crash of a primary to the cluster being ok everywhere again.
@@ -43,6 +46,9 @@ struct FailoverRecord {
   std::optional<Millis> all_ok_ms;
   std::uint64_t new_config_epoch = 0;
   int votes = 0;
+  std::optional<Millis> votes_ms;       // the promoted replica received its last vote (the quorum)
+  std::optional<Millis> clients_ok_ms;  // the first client op served after the last one that failed
+  bool clients_saw_errors = false;
 };
 
 struct WorkloadSummary {
@@ -56,6 +62,9 @@ struct LostWritesSummary {
   std::size_t acknowledged = 0, present = 0, lost = 0, lost_permitted = 0, lost_unexplained = 0, unreadable = 0;
   std::size_t unknown = 0, unknown_present = 0;
   std::map<std::string, std::size_t> by_cause;
+  std::size_t failed = 0;          // writes that ended with an error (never acknowledged)
+  std::vector<LostWrite> losses;   // the first kMaxLossesReported losses, in key order
+  static constexpr std::size_t kMaxLossesReported = 500;
 };
 
 struct RunResult {
@@ -72,6 +81,13 @@ struct RunResult {
   std::vector<WorkloadSummary> workloads;
   std::optional<LostWritesSummary> lost_writes;
   std::vector<TimelineEvent> timeline;
+  // Observation only (liveness.hpp): every workload operation, the faults as spans, the
+  // liveness checker and availability per fault.
+  std::vector<ClientOpSample> client_ops;
+  std::vector<FaultSpan> faults;
+  LivenessResult liveness;
+  std::vector<AvailabilityWindow> availability;
+  Millis node_timeout_ms = 0;
   std::optional<std::uint64_t> trace_hash;
   Millis world_time_ms = 0;   // time the run took in the world (simulated ms in the simulator)
   std::int64_t wall_time_ms = 0;

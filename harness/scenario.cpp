@@ -370,6 +370,7 @@ Result<Scenario> parse_concrete_scenario(const json& doc) {
         if (std::find(names.begin(), names.end(), c.get<std::string>()) == names.end()) {
           return bad(cpath, fmt::format("unknown check '{}' (expected one of: {})", c.get<std::string>(), join(names)));
         }
+        if (c.get<std::string>() == "liveness") return bad(cpath, "'liveness' looks at the whole run: list it in final_checks");
         st.checks.push_back(c.get<std::string>());
       }
     } else if (st.action == "load-keys" || st.action == "start-workload") {
