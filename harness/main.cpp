@@ -1,6 +1,7 @@
 // The slotlab command line.
 //
 //   slotlab run SCENARIO [--seed N] [--json] [--timeline] [--report DIR] [--world sim|real [--server PATH] [--base-port P]]
+//   slotlab report-swarm SWARM.json -o DIR
 //   slotlab launch --masters N --replicas R [--base-port P] [--server PATH] [--dir DIR] [--password PW]
 //   slotlab launch --stop [--dir DIR]
 //   slotlab swarm SCENARIO --seeds A..B [--jobs J] [--shard i/N] [--json FILE]     (swarm.cpp)
@@ -28,6 +29,7 @@
 
 #include "harness/admin.hpp"
 #include "harness/real_world.hpp"
+#include "harness/report_html.hpp"
 #include "harness/runner.hpp"
 #include "harness/scenario.hpp"
 #include "harness/sim_world.hpp"
@@ -42,9 +44,13 @@ int usage(const char* msg = nullptr) {
                "  slotlab run SCENARIO.json [--seed N] [--json] [--timeline] [--report DIR]\n"
                "              [--world sim|real] [--server PATH] [--base-port P]\n"
                "      Runs a scenario in the deterministic simulator and prints a summary,\n"
-               "      or with --json the result as JSON (--timeline adds every event). --world real\n"
+               "      or with --json the result as JSON (--timeline adds every event). --report DIR\n"
+               "      writes DIR/NAME-seedN.md and DIR/NAME-seedN/{index.html,result.json}. --world real\n"
                "      runs it against real processes (slotlab-node next to slotlab, or --server PATH,\n"
                "      e.g. /usr/bin/redis-server) on 127.0.0.1 ports from --base-port (default 30001).\n"
+               "  slotlab report-swarm SWARM.json -o DIR\n"
+               "      Writes DIR/index.html: outcomes and histograms of failover time and availability\n"
+               "      of a swarm result file (scenarios/README.md, Reports).\n"
                "  slotlab launch --masters N --replicas R [--base-port P] [--server PATH] [--dir DIR]\n"
                "                 [--password PW]\n"
                "      Starts a local cluster of real processes on 127.0.0.1 (slotlab-node, or any\n"
@@ -140,19 +146,60 @@ int cmd_run(const std::vector<std::string>& args) {
                              wall > 0 ? static_cast<double>(result.world_time_ms) / static_cast<double>(wall) : 0.0);
   }
   if (!report_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(report_dir, ec);
-    std::string base = fmt::format("{}/{}-seed{}{}", report_dir, sc->name, seed, world_kind == "sim" ? "" : "-real");
-    std::ofstream md(base + ".md"), js(base + ".json");
-    md << slotlab::harness::report_markdown(result, sc->description);
-    js << slotlab::harness::to_json(result, false).dump(2) << "\n";  // the timeline: --json --timeline
-    if (!md || !js) {
-      std::fprintf(stderr, "slotlab: cannot write the report to %s.md / .json\n", base.c_str());
+    std::string html;
+    if (auto err = slotlab::harness::write_run_report(report_dir, result, sc->description, &html); !err.empty()) {
+      std::fprintf(stderr, "slotlab: cannot write the report: %s\n", err.c_str());
       return 2;
     }
-    std::fprintf(stderr, "report written to %s.md (and %s.json)\n", base.c_str(), base.c_str());
+    std::fprintf(stderr, "report written to %s (with result.json beside it) and %s/%s-seed%llu%s.md\n", html.c_str(),
+                 report_dir.c_str(), sc->name.c_str(), static_cast<unsigned long long>(seed), world_kind == "sim" ? "" : "-real");
   }
   return result.passed ? 0 : 1;
+}
+
+// slotlab report-swarm FILE.json -o DIR: the swarm summary page (report_html.hpp).
+int cmd_report_swarm(const std::vector<std::string>& args) {
+  std::string in, dir;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "-o" || args[i] == "--out") {
+      if (i + 1 >= args.size()) return usage("report-swarm: -o needs a directory");
+      dir = args[++i];
+    } else if (!args[i].empty() && args[i][0] == '-') {
+      return usage(fmt::format("report-swarm: unknown option {}", args[i]).c_str());
+    } else if (in.empty()) {
+      in = args[i];
+    } else {
+      return usage("report-swarm takes one swarm result file");
+    }
+  }
+  if (in.empty() || dir.empty()) return usage("report-swarm needs FILE.json and -o DIR");
+  std::ifstream f(in);
+  if (!f) {
+    std::fprintf(stderr, "slotlab: cannot read %s\n", in.c_str());
+    return 2;
+  }
+  auto doc = nlohmann::json::parse(f, nullptr, false);
+  if (doc.is_discarded()) {
+    std::fprintf(stderr, "slotlab: %s is not valid JSON\n", in.c_str());
+    return 2;
+  }
+  std::string err;
+  std::string html = slotlab::harness::swarm_report_html(doc, err);
+  if (html.empty()) {
+    std::fprintf(stderr, "slotlab: bad swarm result file: %s: %s\n", in.c_str(), err.c_str());
+    return 2;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::ofstream out(dir + "/index.html", std::ios::trunc);
+  out << html;
+  out.close();
+  if (ec || !out) {
+    std::fprintf(stderr, "slotlab: cannot write %s/index.html\n", dir.c_str());
+    return 2;
+  }
+  std::printf("swarm report written to %s/index.html\n", dir.c_str());
+  return 0;
 }
 
 // ---- slotlab launch ---------------------------------------------------------------------------
@@ -345,6 +392,7 @@ int main(int argc, char** argv) {
   if (cmd == "swarm-merge") return slotlab::harness::cmd_swarm_merge(args);
   if (cmd == "shrink") return slotlab::harness::cmd_shrink(args);
   if (cmd == "regress") return slotlab::harness::cmd_regress(args);
+  if (cmd == "report-swarm") return cmd_report_swarm(args);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     usage();
     return 0;

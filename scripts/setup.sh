@@ -12,6 +12,7 @@ packages=(
   catch2 libfmt-dev librange-v3-dev nlohmann-json3-dev
   pybind11-dev python3-pybind11 python3-dev python3-pytest python3-redis
   redis-server redis-tools
+  chromium
 )
 
 missing=()

@@ -41,5 +41,17 @@ echo '{ not json' > "$tmp/broken.json"
 "$slotlab" run > /dev/null 2>&1
 [ $? -eq 2 ] || { echo "missing argument: expected exit 2"; fail=1; }
 
+# report-swarm: a good file gives a page with the histograms, a bad one exit 2 naming the field.
+cat > "$tmp/swarm.json" <<'J'
+{"scenario": "segfault-master", "results": [
+ {"seed": 1, "outcome": "pass", "failovers": [{"ms_to_promotion": 3100, "ms_to_all_ok": 3150}], "availability": [{"failed_fraction": 0.02, "error_span_ms": 2900}]},
+ {"seed": 2, "outcome": "check-failed", "failure": "liveness", "failovers": [{"ms_to_promotion": 4200, "ms_to_all_ok": 4300}]}]}
+J
+"$slotlab" report-swarm "$tmp/swarm.json" -o "$tmp/swarm" > "$tmp/out" 2>&1 || { echo "report-swarm failed:"; cat "$tmp/out"; fail=1; }
+grep -q "id='hist-promotion_ms'" "$tmp/swarm/index.html" 2>/dev/null || { echo "report-swarm: no promotion histogram"; fail=1; }
+echo '{"scenario": "x", "results": [{"seed": -1, "outcome": "pass"}]}' > "$tmp/badswarm.json"
+"$slotlab" report-swarm "$tmp/badswarm.json" -o "$tmp/swarm2" > "$tmp/out" 2>&1
+[ $? -eq 2 ] && grep -q 'results\[0\].seed' "$tmp/out" || { echo "bad swarm file: expected exit 2 naming the field:"; cat "$tmp/out"; fail=1; }
+
 [ $fail -eq 0 ] && echo "slotlab run exit statuses as documented"
 exit $fail
