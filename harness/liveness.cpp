@@ -36,6 +36,9 @@ Millis node_timeout_of(const std::map<std::string, std::string>& config) {
   }
 }
 
+const std::set<std::string> kLingeringFaults = {"delay",      "jitter",     "drop-rate",  "duplicate",        "reorder",
+                                                "clock-skew", "clock-jump", "disk-fault", "drop-bus-messages"};
+
 std::vector<FaultSpan> fault_spans(const std::vector<StepOutcome>& steps) {
   std::vector<FaultSpan> out;
   auto close_open = [&](const std::string& kind_a, const std::string& kind_b, const std::string& node, Millis at) {
@@ -63,6 +66,22 @@ std::vector<FaultSpan> fault_spans(const std::vector<StepOutcome>& steps) {
       f.start_ms = step_end(s);
       f.label = fmt::format("partition ({} cut off)", join_names(s.affected));
       out.push_back(f);
+    } else if (kLingeringFaults.count(s.action) != 0) {
+      // Link, clock, disk and bus-message faults (the simulator's fault steps): in effect until
+      // clear-faults, or until a later step of the same kind on the same node(s) changes it.
+      std::string who = s.node.empty() ? "*" : s.node;
+      close_open(s.action, s.action, who == "*" ? "" : who, step_end(s));
+      FaultSpan f;
+      f.kind = s.action;
+      f.nodes = {who};
+      f.step = s.index;
+      f.start_ms = step_end(s);
+      if (s.action == "clock-jump") f.end_ms = f.start_ms;  // instantaneous
+      f.label = who == "*" ? s.action : fmt::format("{} {}", s.action, who);
+      out.push_back(f);
+    } else if (s.action == "clear-faults") {
+      for (FaultSpan& f : out)
+        if (!f.end_ms && kLingeringFaults.count(f.kind) != 0) f.end_ms = s.start_ms;
     } else if (s.action == "restart") {
       close_open("crash", "kill", s.node, s.start_ms);
     } else if (s.action == "resume") {

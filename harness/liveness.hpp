@@ -30,7 +30,7 @@ struct ClientOpSample {
 
 // A fault the scenario applied, from its step to the step that undid it.
 struct FaultSpan {
-  std::string kind;                // "crash", "kill", "pause", "partition"
+  std::string kind;                // "crash", "kill", "pause", "partition", "delay", "clock-skew", ...
   std::vector<std::string> nodes;  // the nodes it applied to (for a partition: the minority side)
   std::size_t step = 0;            // index of the step that applied it
   Millis start_ms = 0;
@@ -39,7 +39,10 @@ struct FaultSpan {
 };
 
 // The faults of a run, from its steps: crash/kill until the node's restart, pause until resume,
-// partition (the minority side, StepOutcome::affected) until heal.
+// partition (the minority side, StepOutcome::affected) until heal; the simulator's link, clock,
+// disk and bus-message faults until clear-faults (or the next step of the same kind on the same
+// node; nodes {"*"} when the step names none: the whole cluster).
+// A value-0 step (clearing one attribute) is shown as a new span of that kind: a simplification.
 std::vector<FaultSpan> fault_spans(const std::vector<StepOutcome>& steps);
 
 // Liveness: after the last fault is undone (or, when a crashed primary is never restarted, after

@@ -364,7 +364,8 @@ std::string timeline_svg(const RunResult& r, const Model& m, Millis t0, Millis t
     Millis a = f.start_ms, b = f.end_ms ? *f.end_ms : m.t_end;
     if (b < t0 || a > t1) continue;
     for (std::size_t i = 0; i < m.lanes.size(); ++i) {
-      if (std::find(f.nodes.begin(), f.nodes.end(), m.lanes[i].name) == f.nodes.end()) continue;
+      bool all = std::find(f.nodes.begin(), f.nodes.end(), "*") != f.nodes.end();
+      if (!all && std::find(f.nodes.begin(), f.nodes.end(), m.lanes[i].name) == f.nodes.end()) continue;
       double y = top + lane_h * static_cast<double>(i);
       s += fmt::format("<rect class='fault' x='{:.1f}' y='{:.1f}' width='{:.1f}' height='{:.1f}' fill='url(#{}hatch)' "
                        "stroke='#c03030' stroke-width='1'><title>{} from {} ms to {}</title></rect>",
@@ -827,7 +828,7 @@ std::string write_run_report(const std::string& dir, const RunResult& r, const s
     return out ? std::string() : fmt::format("cannot write {}", p.string());
   };
   if (auto e = write(fs::path(dir) / (base + ".md"), report_markdown(r, scenario_description)); !e.empty()) return e;
-  if (auto e = write(sub / "result.json", to_json(r, true).dump(1) + "\n"); !e.empty()) return e;
+  if (auto e = write(sub / "result.json", to_json(r, true).dump() + "\n"); !e.empty()) return e;
   if (auto e = write(sub / "index.html", report_html(r, scenario_description)); !e.empty()) return e;
   if (html_path != nullptr) *html_path = (sub / "index.html").string();
   return {};

@@ -122,6 +122,9 @@ std::string swarm_report_html(const nlohmann::json& swarm, std::string& error) {
       {"fail_ms", "fault → FAIL quorum", "ms", {}},
       {"failed_fraction_pct", "client ops failed during a fault", "%", {}},
       {"error_span_ms", "span clients saw errors", "ms", {}},
+      {"failed_writes_pct", "client writes failed or unknown, per run", "%", {}},
+      {"error_window_ms", "longest client error window, per run", "ms", {}},
+      {"lost_writes", "lost acknowledged writes, per run", "writes", {}},
       {"liveness_recovery_ms", "heal → cluster ok everywhere (liveness)", "ms", {}},
   };
   auto S = [&](const std::string& key) -> Series& {
@@ -170,6 +173,13 @@ std::string swarm_report_html(const nlohmann::json& swarm, std::string& error) {
         take(S("fail_ms"), f.value("ms_to_fail", json()));
       }
     }
+    // slotlab swarm's per-run availability object, and its lost-write summary.
+    if (rec.contains("availability") && rec["availability"].is_object()) {
+      const json& a = rec["availability"];
+      if (a.value("ok_fraction", json()).is_number()) S("failed_writes_pct").values.push_back(100.0 * (1.0 - a["ok_fraction"].get<double>()));
+      take(S("error_window_ms"), a.value("longest_error_window_ms", json()));
+    }
+    if (rec.contains("lost_writes") && rec["lost_writes"].is_object()) take(S("lost_writes"), rec["lost_writes"].value("lost", json()));
     if (rec.contains("availability") && rec["availability"].is_array()) {
       for (const auto& a : rec["availability"]) {
         if (!a.is_object()) continue;
@@ -185,7 +195,9 @@ std::string swarm_report_html(const nlohmann::json& swarm, std::string& error) {
     // Flat metrics ({"metrics": {"promotion_ms": 1234, ...}} or top-level), when no array gave them.
     const json& metrics = rec.contains("metrics") && rec["metrics"].is_object() ? rec["metrics"] : rec;
     for (auto& s : series) {
-      if (s.key == "failed_fraction_pct") {
+      if (s.key == "failed_writes_pct" || s.key == "error_window_ms" || s.key == "lost_writes") {
+        continue;  // only from the objects above
+      } else if (s.key == "failed_fraction_pct") {
         if (!rec.contains("availability") && metrics.contains("failed_fraction")) take(s, metrics["failed_fraction"], 100.0);
       } else if (!rec.contains("failovers") && metrics.contains(s.key)) {
         take(s, metrics[s.key]);
@@ -205,11 +217,13 @@ std::string swarm_report_html(const nlohmann::json& swarm, std::string& error) {
   std::size_t passed = outcomes.count("pass") ? outcomes["pass"] : 0;
   out += fmt::format("<h1>Swarm: {} — {} seeds — <span class='{}'>{} passed</span></h1>\n", esc(scenario), runs.size(),
                      passed == runs.size() ? "ok" : "bad", passed);
-  if (swarm.contains("first_seed") && swarm.contains("last_seed"))
-    out += fmt::format("<p>Seeds {}..{}{}.</p>\n", swarm["first_seed"].dump(), swarm["last_seed"].dump(),
-                       swarm.contains("shard_count") && swarm["shard_count"].is_number() && swarm["shard_count"].get<int>() > 1
-                           ? fmt::format(", shard {}/{}", swarm.value("shard_index", 0), swarm["shard_count"].get<int>())
+  if (swarm.contains("seeds") && swarm["seeds"].is_object())
+    out += fmt::format("<p>Seeds {}..{}{}.</p>\n", swarm["seeds"].value("first", json()).dump(), swarm["seeds"].value("last", json()).dump(),
+                       swarm.contains("shard") && swarm["shard"].is_object() && swarm["shard"].value("count", 1) > 1
+                           ? fmt::format(", shard {} of {}", swarm["shard"].value("index", 0), swarm["shard"].value("count", 1))
                            : "");
+  else if (swarm.contains("first_seed") && swarm.contains("last_seed"))
+    out += fmt::format("<p>Seeds {}..{}.</p>\n", swarm["first_seed"].dump(), swarm["last_seed"].dump());
   out += "<section id='outcomes'><h2>Outcomes</h2><table><tr><th>outcome</th><th>seeds</th></tr>\n";
   for (const auto& [o, n] : outcomes)
     out += fmt::format("<tr><td class='{}'>{}</td><td>{}</td></tr>\n", o == "pass" ? "ok" : "bad", esc(o), n);

@@ -73,6 +73,16 @@ TEST_CASE("fault spans run from the fault step to the step that undoes it", "[re
   CHECK(*f[1].end_ms == 900);
   CHECK(f[2].nodes == std::vector<std::string>{"n3", "n4"});
   CHECK(*f[2].end_ms == 5000);
+
+  // The simulator's lingering faults: until clear-faults; a later step of the same kind replaces one.
+  std::vector<StepOutcome> more = {step(0, "delay", "", 100, 0), step(1, "clock-skew", "n2", 200, 0), step(2, "delay", "", 300, 0),
+                                   step(3, "clear-faults", "", 900, 0)};
+  auto g = fault_spans(more);
+  REQUIRE(g.size() == 3);
+  CHECK(g[0].nodes == std::vector<std::string>{"*"});
+  CHECK(*g[0].end_ms == 300);
+  CHECK(*g[1].end_ms == 900);
+  CHECK(*g[2].end_ms == 900);
 }
 
 TEST_CASE("liveness: ok within the deadline derived from the node timeout, a failure after it", "[report][liveness]") {
@@ -200,6 +210,17 @@ TEST_CASE("the swarm page: outcomes, histograms, failing seeds; bad files name t
   CHECK_THAT(html, Catch::Contains("(n = 40)"));
   CHECK_THAT(html, Catch::Contains("slotlab run scenarios/segfault-master.json --seed 7"));
   CHECK_THAT(html, Catch::Contains("MISSED &lt;deadline&gt;"));
+
+  // slotlab swarm's own record shape: availability per run, lost writes, seeds / shard objects.
+  nlohmann::json h4 = {{"format", "slotlab-swarm-1"}, {"scenario", "x"}, {"scenario_file", "scenarios/x.json"},
+                       {"seeds", {{"first", 1}, {"last", 2}}}, {"shard", {{"index", 0}, {"count", 1}}}};
+  h4["results"] = {{{"seed", 1}, {"outcome", "pass"}, {"availability", {{"ok_fraction", 0.95}, {"longest_error_window_ms", 3000}}},
+                    {"lost_writes", {{"lost", 2}}}, {"failovers", nlohmann::json::array()}},
+                   {{"seed", 2}, {"outcome", "crashed"}, {"availability", nullptr}, {"lost_writes", nullptr}}};
+  std::string h4html = swarm_report_html(h4, err);
+  REQUIRE(!h4html.empty());
+  CHECK_THAT(h4html, Catch::Contains("id='hist-failed_writes_pct'") && Catch::Contains("id='hist-lost_writes'") &&
+                         Catch::Contains("Seeds 1..2") && Catch::Contains("slotlab run scenarios/x.json --seed 2"));
 
   sw["results"][3]["seed"] = "four";
   CHECK(swarm_report_html(sw, err).empty());
