@@ -48,9 +48,13 @@ std::string histogram_svg(const Series& s) {
   const double W = 620, H = 230, L = 56, B = 44, T = 26, R = 14;
   double lo = v.front(), hi = v.back();
   if (hi - lo < 1e-9) {
-    lo -= 1;
-    hi += 1;
+    return fmt::format("<svg class='hist' id='hist-{}' width='{}' height='60' font-family='DejaVu Sans, Arial, sans-serif' "
+                       "font-size='12'><text x='10' y='18' font-weight='bold' font-size='13'>{} (n = {})</text><text x='10' "
+                       "y='42'>every value is {} {}</text></svg>\n",
+                       esc(s.key), W, esc(s.label), v.size(), fmt::format("{:g}", lo), s.unit);
   }
+  const int decimals = hi - lo < 1 ? 2 : (hi - lo < 10 ? 1 : 0);
+  auto num = [&](double x) { return fmt::format("{:.{}f}", x, decimals); };
   int bins = std::clamp(static_cast<int>(std::ceil(std::sqrt(static_cast<double>(v.size())))) + 4, 6, 30);
   double width = (hi - lo) / bins;
   std::vector<int> count(static_cast<std::size_t>(bins), 0);
@@ -65,19 +69,20 @@ std::string histogram_svg(const Series& s) {
   for (int b = 0; b < bins; ++b) {
     double x0 = X(lo + b * width), x1 = X(lo + (b + 1) * width);
     double y = Y(count[static_cast<std::size_t>(b)]);
-    out += fmt::format("<rect x='{:.1f}' y='{:.1f}' width='{:.1f}' height='{:.1f}' fill='#2f6fb3'><title>{:.0f}–{:.0f} {}: {}</title></rect>",
-                       x0 + 0.5, y, std::max(x1 - x0 - 1, 1.0), H - B - y, lo + b * width, lo + (b + 1) * width, s.unit,
+    out += fmt::format("<rect x='{:.1f}' y='{:.1f}' width='{:.1f}' height='{:.1f}' fill='#2f6fb3'><title>{}–{} {}: {}</title></rect>",
+                       x0 + 0.5, y, std::max(x1 - x0 - 1, 1.0), H - B - y, num(lo + b * width), num(lo + (b + 1) * width), s.unit,
                        count[static_cast<std::size_t>(b)]);
   }
   out += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='#333'/>", L, H - B, W - R, H - B);
   out += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='#333'/>", L, T, L, H - B);
   out += fmt::format("<text x='{}' y='{}' text-anchor='end'>{}</text><text x='{}' y='{}' text-anchor='end'>0</text>", L - 4, T + 8, peak,
                      L - 4, H - B);
-  out += fmt::format("<text x='14' y='{}' transform='rotate(-90 14 {})' text-anchor='middle'>seeds</text>", (T + H - B) / 2,
+  out += fmt::format("<text x='14' y='{}' transform='rotate(-90 14 {})' text-anchor='middle'>count</text>", (T + H - B) / 2,
                      (T + H - B) / 2);
   for (int k = 0; k <= 4; ++k) {
     double x = lo + (hi - lo) * k / 4;
-    out += fmt::format("<text x='{:.1f}' y='{}' text-anchor='middle'>{:.0f}</text>", X(x), H - B + 14, x);
+    out += fmt::format("<text x='{:.1f}' y='{}' text-anchor='{}'>{}</text>", X(x), H - B + 14,
+                       k == 0 ? "start" : (k == 4 ? "end" : "middle"), num(x));
   }
   out += fmt::format("<text x='{}' y='{}' text-anchor='middle'>{}</text>", (L + W) / 2, H - 8, s.unit);
   const char* colors[] = {"#5fae5a", "#ff9f1a", "#d62728"};
@@ -86,8 +91,10 @@ std::string histogram_svg(const Series& s) {
     double q = pct(v, ps[i]);
     out += fmt::format("<line x1='{:.1f}' y1='{}' x2='{:.1f}' y2='{}' stroke='{}' stroke-width='2' stroke-dasharray='5 3'/>", X(q), T,
                        X(q), H - B, colors[i]);
-    out += fmt::format("<text x='{:.1f}' y='{}' fill='{}' text-anchor='middle'>p{:.0f} {:.0f}</text>", X(q), T + 12 * i + 2, colors[i],
-                       ps[i], q);
+    double xq = X(q);
+    const char* anchor = xq > W - R - 50 ? "end" : (xq < L + 50 ? "start" : "middle");
+    out += fmt::format("<text x='{:.1f}' y='{}' fill='{}' text-anchor='{}' font-weight='bold'>p{:.0f} {}</text>",
+                       anchor[0] == 'e' ? xq - 3 : xq, T + 12 * i + 2, colors[i], anchor, ps[i], num(q));
   }
   return out + "</svg>\n";
 }
@@ -238,8 +245,9 @@ std::string swarm_report_html(const nlohmann::json& swarm, std::string& error) {
     any = true;
     std::vector<double> v = s.values;
     std::sort(v.begin(), v.end());
-    out += fmt::format("<tr><td>{} ({})</td><td>{}</td><td>{:.0f}</td><td>{:.0f}</td><td>{:.0f}</td><td>{:.0f}</td><td>{:.0f}</td></tr>\n",
-                       esc(s.label), s.unit, v.size(), pct(v, 10), pct(v, 50), pct(v, 90), pct(v, 99), v.back());
+    int d = s.unit == "%" ? 2 : 0;
+    out += fmt::format("<tr><td>{} ({})</td><td>{}</td><td>{:.{}f}</td><td>{:.{}f}</td><td>{:.{}f}</td><td>{:.{}f}</td><td>{:.{}f}</td></tr>\n",
+                       esc(s.label), s.unit, v.size(), pct(v, 10), d, pct(v, 50), d, pct(v, 90), d, pct(v, 99), d, v.back(), d);
     grid += histogram_svg(s);
   }
   out += "</table>\n";
