@@ -552,6 +552,11 @@ Result<void> Run::do_step(const Step& st, StepOutcome& out) {
       // DEBUG SEGFAULT as the operator sends it: no reply comes back, the process dies.
       RespConnection& c = pool_.get(world_.endpoint(node));
       if (auto r = c.ensure_connected(opt_.command_timeout_ms); !r) return make_error(r.error().code, st.path + ": " + r.error().message);
+      // The node stops serving (bus and clients) the moment it executes DEBUG SEGFAULT, so the
+      // crash is timed from here, as the simulator's instant crash is. redis-server then spends
+      // ~1 s writing its bug report before the process is gone; timing from the exit would make
+      // its failovers look ~1 s faster than they are.
+      crashes_.back().at_ms = rel_now();
       c.send({"DEBUG", "SEGFAULT"});
       if (!world_.wait_for_exit(node, 10000)) {
         auto reply = c.read_reply(100);
@@ -564,8 +569,8 @@ Result<void> Run::do_step(const Step& st, StepOutcome& out) {
       if (auto r = world_.kill(node); !r) return make_error(r.error().code, st.path + ": " + r.error().message);
       pool_.drop(world_.endpoint(node));
       out.detail = fmt::format("{} killed (SIGKILL)", node);
+      crashes_.back().at_ms = rel_now();
     }
-    crashes_.back().at_ms = rel_now();
     return {};
   }
   if (st.action == "restart") {
