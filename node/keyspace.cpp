@@ -60,31 +60,34 @@ const KeyEntry* Keyspace::find(std::string_view key) const {
 
 void Keyspace::link(KeyEntry& e) {
   auto s = static_cast<std::size_t>(e.slot);
-  e.slot_prev = slot_tail_[s];
+  if (!index_) index_ = std::make_unique<SlotIndex>();
+  SlotIndex& ix = *index_;
+  e.slot_prev = ix.tail[s];
   e.slot_next = nullptr;
-  if (slot_tail_[s] != nullptr) {
-    slot_tail_[s]->slot_next = &e;
+  if (ix.tail[s] != nullptr) {
+    ix.tail[s]->slot_next = &e;
   } else {
-    slot_head_[s] = &e;
+    ix.head[s] = &e;
   }
-  slot_tail_[s] = &e;
-  ++slot_count_[s];
+  ix.tail[s] = &e;
+  ++ix.count[s];
 }
 
 void Keyspace::unlink(KeyEntry& e) {
   auto s = static_cast<std::size_t>(e.slot);
+  SlotIndex& ix = *index_;  // a linked entry implies the index exists
   if (e.slot_prev != nullptr) {
     e.slot_prev->slot_next = e.slot_next;
   } else {
-    slot_head_[s] = e.slot_next;
+    ix.head[s] = e.slot_next;
   }
   if (e.slot_next != nullptr) {
     e.slot_next->slot_prev = e.slot_prev;
   } else {
-    slot_tail_[s] = e.slot_prev;
+    ix.tail[s] = e.slot_prev;
   }
   e.slot_prev = e.slot_next = nullptr;
-  --slot_count_[s];
+  --ix.count[s];
 }
 
 KeyEntry& Keyspace::set(std::string_view key, Value value, bool keep_ttl) {
@@ -132,20 +135,19 @@ void Keyspace::set_expire(KeyEntry& e, Millis expire_ms) {
 
 void Keyspace::clear() {
   map_.clear();
-  slot_head_.fill(nullptr);
-  slot_tail_.fill(nullptr);
-  slot_count_.fill(0);
+  index_.reset();
   expires_.clear();
 }
 
 std::vector<std::string> Keyspace::keys_in_slot(Slot slot, std::size_t max) const {
   std::vector<std::string> out;
-  for (const KeyEntry* e = slot_head_[slot]; e != nullptr && out.size() < max; e = e->slot_next) out.push_back(*e->key);
+  if (!index_) return out;
+  for (const KeyEntry* e = index_->head[slot]; e != nullptr && out.size() < max; e = e->slot_next) out.push_back(*e->key);
   return out;
 }
 
 std::size_t Keyspace::erase_slot(Slot slot) {
-  std::vector<std::string> keys = keys_in_slot(slot, slot_count_[slot]);
+  std::vector<std::string> keys = keys_in_slot(slot, count_in_slot(slot));
   for (const auto& k : keys) erase(k);
   return keys.size();
 }

@@ -171,15 +171,16 @@ class Keyspace {
   void clear();
 
   // Slot index.
-  std::size_t count_in_slot(Slot slot) const { return slot_count_[slot]; }
+  std::size_t count_in_slot(Slot slot) const { return index_ ? index_->count[slot] : 0; }
   // Up to `max` keys of the slot, in insertion order.
   std::vector<std::string> keys_in_slot(Slot slot, std::size_t max) const;
   std::size_t erase_slot(Slot slot);  // delKeysInSlot: returns how many keys went
   // Visits every key in deterministic order (slot, then insertion). Stop by returning false.
   template <class Fn>
   void for_each(Fn&& fn) const {
+    if (!index_) return;
     for (int s = 0; s < kSlotCount; ++s)
-      for (const KeyEntry* e = slot_head_[static_cast<std::size_t>(s)]; e != nullptr; e = e->slot_next)
+      for (const KeyEntry* e = index_->head[static_cast<std::size_t>(s)]; e != nullptr; e = e->slot_next)
         if (!fn(*e->key, *e)) return;
   }
   // Keys whose expiry is <= now, in expiry order (at most `max`).
@@ -190,9 +191,15 @@ class Keyspace {
   void unlink(KeyEntry& e);
 
   std::unordered_map<std::string, KeyEntry, StringHash, std::equal_to<>> map_;  // lookup only, never iterated
-  std::array<KeyEntry*, kSlotCount> slot_head_{};
-  std::array<KeyEntry*, kSlotCount> slot_tail_{};
-  std::array<std::uint32_t, kSlotCount> slot_count_{};
+  // The per-slot key lists (Redis's slots_to_keys), 320 KB, allocated with the first key: a node
+  // has 16 databases and a 1,000-node simulation 16,000 of them, nearly all empty (memory only;
+  // behaviour is the same as with the arrays always there).
+  struct SlotIndex {
+    std::array<KeyEntry*, kSlotCount> head{};
+    std::array<KeyEntry*, kSlotCount> tail{};
+    std::array<std::uint32_t, kSlotCount> count{};
+  };
+  std::unique_ptr<SlotIndex> index_;
   std::set<std::pair<Millis, std::string>> expires_;  // (expire_ms, key)
 };
 
