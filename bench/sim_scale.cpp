@@ -71,7 +71,9 @@ struct Options {
   std::string scenario;
   int first = 1;
   int last = 20;
-  bool full_hash = false;  // trace hash over every payload byte (the default samples each payload)
+  bool full_hash = false;
+  Millis invariant_period_ms = 1000;  // the harness's Node::check_invariants on every node
+  std::int64_t idle_before_crash_s = 0;  // failover mode: an idle measurement first  // trace hash over every payload byte (the default samples each payload)
 };
 
 [[noreturn]] void die(const std::string& what) {
@@ -82,6 +84,7 @@ struct Options {
 SimWorldOptions world_options(const Options& o) {
   SimWorldOptions w;
   w.sim.hash_full_payloads = o.full_hash;
+  w.invariant_check_period_ms = o.invariant_period_ms;
   return w;
 }
 
@@ -259,6 +262,7 @@ int run_idle(const Options& o) {
   double boot_wall = seconds_since(t0);
   sim::Simulator& sim = c.world().simulator();
   const std::uint64_t rss_ready = proc_status_kb("VmRSS");
+  if (std::getenv("SIM_SCALE_VERBOSE") != nullptr) std::fprintf(stderr, "ready after %.1f s wall\n", boot_wall);
   const std::uint64_t events0 = sim.events_processed();
   const sim::NetworkStats net0 = sim.network_stats();
   auto t1 = std::chrono::steady_clock::now();
@@ -269,11 +273,12 @@ int run_idle(const Options& o) {
       "{{\"mode\": \"idle\", \"nodes\": {}, \"replicas\": {}, \"node_timeout_ms\": {}, \"seed\": {}, "
       "\"bootstrap_join_sim_ms\": {}, \"bootstrap_ready_sim_ms\": {}, \"role_views_missing\": {}, \"bootstrap_wall_s\": {:.3f}, "
       "\"sim_s\": {}, \"wall_s\": {:.3f}, \"sim_per_wall\": {:.2f}, \"events\": {}, \"messages\": {}, "
-      "\"bytes\": {}, \"rss_ready_bytes\": {}, \"rss_bytes\": {}, \"rss_peak_bytes\": {}, \"trace_hash\": \"{:016x}\"}}\n",
+      "\"bytes\": {}, \"rss_ready_bytes\": {}, \"rss_bytes\": {}, \"rss_peak_bytes\": {}, \"invariant_period_ms\": {}, "
+      "\"trace_hash\": \"{:016x}\"}}\n",
       o.nodes, o.replicas, o.node_timeout_ms, o.seed, c.join_ms(), c.ready_ms(), c.role_missing(), boot_wall, o.seconds, wall,
       static_cast<double>(o.seconds) / wall, sim.events_processed() - events0,
       net1.chunks_delivered - net0.chunks_delivered, net1.bytes_delivered - net0.bytes_delivered, rss_ready,
-      proc_status_kb("VmRSS"), proc_status_kb("VmHWM"), sim.trace_hash());
+      proc_status_kb("VmRSS"), proc_status_kb("VmHWM"), o.invariant_period_ms, sim.trace_hash());
   return 0;
 }
 
@@ -285,6 +290,22 @@ int run_failover(const Options& o) {
   SimWorld& w = c.world();
   sim::Simulator& sim = w.simulator();
   const auto& ns = c.names();
+  std::string idle_json = "null";
+  if (o.idle_before_crash_s > 0) {
+    const std::uint64_t events0 = sim.events_processed();
+    const sim::NetworkStats net0 = sim.network_stats();
+    auto ti = std::chrono::steady_clock::now();
+    sim.run_for(o.idle_before_crash_s * 1'000'000);
+    const double iw = seconds_since(ti);
+    const sim::NetworkStats& net1 = sim.network_stats();
+    idle_json = fmt::format(
+        "{{\"sim_s\": {}, \"wall_s\": {:.3f}, \"sim_per_wall\": {:.3f}, \"events\": {}, \"messages\": {}, "
+        "\"bytes\": {}, \"rss_bytes\": {}}}",
+        o.idle_before_crash_s, iw, static_cast<double>(o.idle_before_crash_s) / iw, sim.events_processed() - events0,
+        net1.chunks_delivered - net0.chunks_delivered, net1.bytes_delivered - net0.bytes_delivered,
+        proc_status_kb("VmRSS"));
+    if (std::getenv("SIM_SCALE_VERBOSE") != nullptr) std::fprintf(stderr, "idle: %s\n", idle_json.c_str());
+  }
   // Every k-th primary, k = 1 / fraction: spread over the slot space, deterministic.
   const int kill = std::max(1, static_cast<int>(std::lround(c.primaries() * o.fraction)));
   std::vector<std::string> victims;
@@ -298,6 +319,7 @@ int run_failover(const Options& o) {
   }
   const std::size_t trace_before = sim.trace().size();
   const Millis crash_ms = w.now_ms();
+  if (std::getenv("SIM_SCALE_VERBOSE") != nullptr) std::fprintf(stderr, "ready after %.1f s wall\n", boot_wall);
   auto t1 = std::chrono::steady_clock::now();
   for (const auto& v : victims)
     if (auto r = sim.crash(w.host(v), "DEBUG SEGFAULT"); !r) die(r.error().message);
@@ -369,9 +391,10 @@ int run_failover(const Options& o) {
       "\"bootstrap_ready_sim_ms\": {}, \"bootstrap_wall_s\": {:.3f}, \"crashed_primaries\": {}, "
       "\"promoted\": {}, \"first_pfail_ms_min_med_max\": [{}], \"first_fail_ms_min_med_max\": [{}], "
       "\"promoted_ms_min_med_max\": [{}], \"converged_ms\": {}, \"wall_s\": {:.3f}, \"rss_peak_bytes\": {}, "
-      "\"trace_hash\": \"{:016x}\"}}\n",
+      "\"invariant_period_ms\": {}, \"idle\": {}, \"trace_hash\": \"{:016x}\"}}\n",
       o.nodes, o.replicas, o.node_timeout_ms, o.seed, c.ready_ms(), boot_wall, victims.size(), promoted_own_replica,
-      mm(pf), mm(fa), mm(pr), converged_ms, wall, proc_status_kb("VmHWM"), sim.trace_hash());
+      mm(pf), mm(fa), mm(pr), converged_ms, wall, proc_status_kb("VmHWM"), o.invariant_period_ms, idle_json,
+      sim.trace_hash());
   return 0;
 }
 
@@ -407,7 +430,8 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: sim_scale idle|failover|swarm [--nodes N] [--replicas R] [--node-timeout MS] [--seconds S]\n"
-                 "                 [--fraction F] [--seed X] [--full-hash] [--scenario PATH --first A --last B]\n");
+                 "                 [--fraction F] [--seed X] [--full-hash]\n"
+                 "                 [--invariant-period MS] [--idle-before-crash S] [--scenario PATH --first A --last B]\n");
     return 2;
   }
   o.mode = argv[1];
@@ -428,6 +452,8 @@ int main(int argc, char** argv) {
       else if (a == "--first") o.first = std::stoi(next());
       else if (a == "--last") o.last = std::stoi(next());
       else if (a == "--full-hash") o.full_hash = true;
+      else if (a == "--invariant-period") o.invariant_period_ms = std::stoll(next());
+      else if (a == "--idle-before-crash") o.idle_before_crash_s = std::stoll(next());
       else die("unknown option " + a);
     } catch (const std::exception&) {
       die("bad value for " + a);

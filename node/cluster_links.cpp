@@ -98,12 +98,13 @@ void Node::link_on_bytes(ClusterLink* link, std::string_view bytes) {
       log(LogLevel::warning, "Dropping packet that matches debug drop filter");
       continue;
     }
-    auto decoded = bus::decode(packet);
-    if (!decoded) {
+    // Decoded into one Message per node, reused packet after packet (its 4 KB of bitmaps and its
+    // gossip vector are not rebuilt for every packet). Handlers never re-enter link_on_bytes.
+    if (auto decoded = bus::decode_into(packet, rx_message_); !decoded) {
       logf(LogLevel::warning, "Dropping invalid cluster bus packet: {}", decoded.error().message);
       continue;
     }
-    if (!process_packet(link, *decoded, frame.totlen)) return;  // the link was freed
+    if (!process_packet(link, rx_message_, frame.totlen)) return;  // the link was freed
   }
   if (using_buffer) {
     link->rcvbuf.erase(0, consumed);

@@ -198,13 +198,26 @@ void Node::check_invariants() const {
                  cluster_.myself->is_replica());
   // One owner per slot: every assigned slot is set in its owner's bitmap, and the bitmaps hold
   // no more bits than the table assigns, so no slot has a second owner.
+  // Eight slots at a time: when one node owns all eight (the usual case), its bitmap byte must be
+  // 0xFF; otherwise slot by slot. The same check as one test() per slot, several times faster.
   int assigned = 0;
-  for (int s = 0; s < kSlotCount; ++s) {
-    const ClusterNode* owner = cluster_.slots[static_cast<size_t>(s)];
-    if (owner == nullptr) continue;
-    ++assigned;
-    SLOTLAB_ASSERT_MSG(owner->slots.test(static_cast<Slot>(s)),
-                       fmt::format("slot {} owned by {} but not in its bitmap", s, owner->name.view()));
+  for (int b = 0; b < kSlotCount / 8; ++b) {
+    const ClusterNode* const* owners = cluster_.slots.data() + b * 8;
+    const ClusterNode* first = owners[0];
+    bool same = first != nullptr;
+    for (int k = 1; k < 8 && same; ++k) same = owners[k] == first;
+    if (same && first->slots.bytes[static_cast<std::size_t>(b)] == 0xFF) {
+      assigned += 8;
+      continue;
+    }
+    for (int k = 0; k < 8; ++k) {
+      const int s = b * 8 + k;
+      const ClusterNode* owner = owners[k];
+      if (owner == nullptr) continue;
+      ++assigned;
+      SLOTLAB_ASSERT_MSG(owner->slots.test(static_cast<Slot>(s)),
+                         fmt::format("slot {} owned by {} but not in its bitmap", s, owner->name.view()));
+    }
   }
   int in_bitmaps = 0;
   for (const ClusterNode* n : cluster_.order) {

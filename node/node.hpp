@@ -485,6 +485,7 @@ class Node final : public Actor {
   Millis start_time_ms_ = 0;
   std::string run_id_;
   int drop_packet_filter_ = -1;  // DEBUG DROP-CLUSTER-PACKET-FILTER
+  bus::Message rx_message_;       // the cluster bus packet being processed (cluster_links.cpp)
   // slot_ranges() cache, keyed on cluster_.slots_generation.
   mutable std::unordered_map<const ClusterNode*, std::vector<std::pair<int, int>>> ranges_cache_;
   mutable std::uint64_t ranges_generation_ = 0;

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Issue 7's goals table: runs build/bench/sim_scale in separate processes and writes
+reports/scale/README.md (the table), reports/scale/cost.svg (the cost curve) and
+reports/scale/results.jsonl (every raw figure).
+
+    bench/sim_scale.py [--build build] [--out reports/scale] [--sizes 6,30,100,300]
+                       [--big 1000] [--swarm-seeds 1000] [--seconds 60]
+                       [--extra results.jsonl ...]   # add rows measured earlier (e.g. a long 1000-node run)
+
+Each size runs `sim_scale idle` (bootstrap, then S simulated seconds with nobody polling) in its own
+process, so the memory figure (VmRSS) is that size's alone. --big N runs `sim_scale failover --nodes N
+--idle-before-crash S`: the idle figure at N, then 10% of the primaries segfault at once.
+The swarm runs the segfault-master scenario over seeds 1..K split between two processes at once.
+"""
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(cmd):
+    print("+", " ".join(cmd), file=sys.stderr, flush=True)
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr)
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def swarm(exe, seeds):
+    half = seeds // 2
+    scenario = os.path.join(ROOT, "scenarios", "segfault-master.json")
+    cmds = [[exe, "swarm", "--scenario", scenario, "--first", "1", "--last", str(half)],
+            [exe, "swarm", "--scenario", scenario, "--first", str(half + 1), "--last", str(seeds)]]
+    t0 = time.monotonic()
+    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, text=True) for c in cmds]
+    outs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    wall = time.monotonic() - t0
+    passed = sum(o["passed"] for o in outs)
+    return {"mode": "swarm2", "seeds": seeds, "passed": passed, "wall_s": round(wall, 3),
+            "seeds_per_min": round(seeds / wall * 60, 1), "processes": outs}
+
+
+def fmt_bytes(b):
+    for unit in ("B", "KB", "MB", "GB"):
+        if b < 1024 or unit == "GB":
+            return f"{b:.1f} {unit}" if unit != "B" else f"{b} B"
+        b /= 1024
+
+
+def svg_plot(rows, path):
+    """Two log-log panels: simulated s per wall s, and bytes of memory per node, against N."""
+    w, h, m = 760, 300, 60
+    pts = sorted(((r["nodes"], r["sim_per_wall"], r["rss_bytes"] / r["nodes"]) for r in rows), key=lambda t: t[0])
+    if not pts:
+        return
+
+    def panel(x0, title, ys, unit, goal=None):
+        pw, ph = w / 2 - m - 10, h - 2 * m
+        xs = [p[0] for p in pts]
+        lo_x, hi_x = math.log10(min(xs) / 1.5), math.log10(max(xs) * 1.5)
+        allv = ys + ([goal] if goal else [])
+        lo_y, hi_y = math.floor(math.log10(min(allv))), math.ceil(math.log10(max(allv)))
+        if hi_y == lo_y:
+            hi_y += 1
+
+        def X(v):
+            return x0 + m + (math.log10(v) - lo_x) / (hi_x - lo_x) * pw
+
+        def Y(v):
+            return m + ph - (math.log10(v) - lo_y) / (hi_y - lo_y) * ph
+
+        s = [f'<text x="{x0 + m + pw / 2}" y="{m - 25}" text-anchor="middle" font-size="14">{title}</text>',
+             f'<rect x="{x0 + m}" y="{m}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>']
+        for e in range(lo_y, hi_y + 1):
+            y = Y(10 ** e)
+            s.append(f'<line x1="{x0 + m}" x2="{x0 + m + pw}" y1="{y}" y2="{y}" stroke="#eee"/>')
+            s.append(f'<text x="{x0 + m - 5}" y="{y + 4}" text-anchor="end" font-size="11">1e{e}</text>')
+        for n in xs:
+            s.append(f'<text x="{X(n)}" y="{m + ph + 16}" text-anchor="middle" font-size="11">{n}</text>')
+        s.append(f'<text x="{x0 + m + pw / 2}" y="{m + ph + 34}" text-anchor="middle" font-size="12">nodes N (log)</text>')
+        s.append(f'<text x="{x0 + 14}" y="{m + ph / 2}" font-size="12" transform="rotate(-90 {x0 + 14} {m + ph / 2})" '
+                 f'text-anchor="middle">{unit} (log)</text>')
+        if goal:
+            s.append(f'<line x1="{x0 + m}" x2="{x0 + m + pw}" y1="{Y(goal)}" y2="{Y(goal)}" stroke="#c33" '
+                     f'stroke-dasharray="4 3"/><text x="{x0 + m + pw - 4}" y="{Y(goal) - 4}" text-anchor="end" '
+                     f'font-size="11" fill="#c33">1x real time</text>')
+        path_d = " ".join(f'{"M" if i == 0 else "L"}{X(n):.1f},{Y(v):.1f}' for i, (n, v) in enumerate(zip(xs, ys)))
+        s.append(f'<path d="{path_d}" fill="none" stroke="#36c" stroke-width="2"/>')
+        for n, v in zip(xs, ys):
+            s.append(f'<circle cx="{X(n):.1f}" cy="{Y(v):.1f}" r="3.5" fill="#36c"/>')
+        return s
+
+    body = panel(0, "simulated seconds per wall second", [p[1] for p in pts], "sim s / wall s", goal=1.0)
+    body += panel(w / 2, "memory per node (VmRSS / N)", [p[2] for p in pts], "bytes")
+    with open(path, "w") as f:
+        f.write(f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif">\n'
+                '<rect width="100%" height="100%" fill="white"/>\n' + "\n".join(body) + "\n</svg>\n")
+
+
+def render(results, out_dir):
+    idle = [r for r in results if r["mode"] == "idle" and r.get("invariant_period_ms", 1000) != 0]
+    curve = {}
+    for r in idle:
+        if r["node_timeout_ms"] == 15000:
+            curve[r["nodes"]] = r
+    for r in results:  # the idle phase of a big failover run is a curve point too
+        if r["mode"] == "failover" and r.get("idle"):
+            i = r["idle"]
+            curve.setdefault(r["nodes"], {"nodes": r["nodes"], "sim_s": i["sim_s"], "wall_s": i["wall_s"],
+                                          "sim_per_wall": i["sim_per_wall"], "messages": i["messages"],
+                                          "bytes": i["bytes"], "rss_bytes": i["rss_bytes"], "events": i["events"],
+                                          "bootstrap_ready_sim_ms": r["bootstrap_ready_sim_ms"],
+                                          "bootstrap_wall_s": r["bootstrap_wall_s"],
+                                          "invariant_period_ms": r["invariant_period_ms"]})
+    rows = [curve[n] for n in sorted(curve)]
+    L = ["# Simulator scale and speed (issue 7)", "",
+         "Generated by `bench/sim_scale.py` (see bench/README in the top README). Machine: 2 cores shared with "
+         "other jobs; wall times are noisy, instruction counts (callgrind) are the stable measure.", "",
+         "## Cost curve: idle cluster, N/2 primaries + N/2 replicas, cluster-node-timeout 15000", "",
+         "| N | sim s | wall s | sim s per wall s | bus packets / sim s | bus MB / sim s | µs wall per packet | "
+         "VmRSS | bytes per node | bootstrap (sim s / wall s) | invariant check every |",
+         "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        pk = r["messages"] / r["sim_s"]
+        L.append(f'| {r["nodes"]} | {r["sim_s"]} | {r["wall_s"]:.3f} | {r["sim_per_wall"]:.2f} | {pk:.0f} | '
+                 f'{r["bytes"] / r["sim_s"] / 1e6:.2f} | {r["wall_s"] * 1e6 / max(r["messages"], 1):.1f} | '
+                 f'{fmt_bytes(r["rss_bytes"])} | {r["rss_bytes"] / r["nodes"] / 1024:.0f} KB | '
+                 f'{r["bootstrap_ready_sim_ms"] / 1000:.1f} / {r["bootstrap_wall_s"]:.1f} | '
+                 f'{r.get("invariant_period_ms", 1000)} ms |')
+    L += ["", "![cost curve](cost.svg)", ""]
+    other = [r for r in results if r["mode"] == "idle" and r not in rows and r["nodes"] == 6]
+    if other:
+        L += ["## Idle 3+3", "", "| node-timeout | harness invariant checks | sim s | wall s | sim s per wall s |",
+              "|---|---|---|---|---|"]
+        for r in other + [r for r in rows if r["nodes"] == 6]:
+            inv = "off" if r.get("invariant_period_ms") == 0 else f'every {r.get("invariant_period_ms", 1000)} ms'
+            L.append(f'| {r.get("node_timeout_ms", 15000)} | {inv} | {r["sim_s"]} | {r["wall_s"]:.3f} | '
+                     f'{r["sim_per_wall"]:.0f}x |')
+        L.append("")
+    fo = [r for r in results if r["mode"] == "failover"]
+    if fo:
+        L += ["## Segfault 10% of the primaries at once", "",
+              "Times in simulated ms after the crash (min / median / max over the crashed primaries): first PFAIL "
+              "anywhere, first FAIL anywhere, promotion of its replica; converged = every running node in state ok "
+              "with the same slot owners, no slot on a crashed node, every crashed node flagged FAIL.", "",
+              "| N | node-timeout | crashed | promoted | first PFAIL | first FAIL | promoted at | converged | "
+              "wall s (crash to convergence) | peak RSS |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in fo:
+            f3 = lambda v: " / ".join("-" if x is None else str(x) for x in v)
+            L.append(f'| {r["nodes"]} | {r["node_timeout_ms"]} | {r["crashed_primaries"]} | {r["promoted"]} | '
+                     f'{f3(r["first_pfail_ms_min_med_max"])} | {f3(r["first_fail_ms_min_med_max"])} | '
+                     f'{f3(r["promoted_ms_min_med_max"])} | {r["converged_ms"]} | {r["wall_s"]:.1f} | '
+                     f'{fmt_bytes(r["rss_peak_bytes"])} |')
+        L.append("")
+    sw = [r for r in results if r["mode"] == "swarm2"]
+    if sw:
+        L += ["## Swarm: segfault-master, two processes at once", "", "| seeds | passed | wall s | seeds per minute |",
+              "|---|---|---|---|"]
+        for r in sw:
+            L.append(f'| {r["seeds"]} | {r["passed"]} | {r["wall_s"]:.1f} | {r["seeds_per_min"]:.0f} |')
+        L.append("")
+    os.makedirs(out_dir, exist_ok=True)
+    svg_plot(rows, os.path.join(out_dir, "cost.svg"))
+    return "\n".join(L)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "reports", "scale"))
+    ap.add_argument("--sizes", default="6,30,100,300")
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--big", type=int, default=0, help="also the failover run at this size (e.g. 1000)")
+    ap.add_argument("--failover-sizes", default="100,300")
+    ap.add_argument("--swarm-seeds", type=int, default=1000)
+    ap.add_argument("--extra", nargs="*", default=[], help="JSON-lines files with rows measured earlier")
+    ap.add_argument("--render-only", action="store_true")
+    a = ap.parse_args()
+    exe = os.path.join(a.build, "bench", "sim_scale")
+    results = []
+    for path in a.extra:
+        with open(path) as f:
+            results += [json.loads(line) for line in f if line.strip().startswith("{")]
+    if not a.render_only:
+        results.append(run([exe, "idle", "--nodes", "6", "--seconds", "600"]))
+        results.append(run([exe, "idle", "--nodes", "6", "--seconds", "600", "--invariant-period", "0"]))
+        results.append(run([exe, "idle", "--nodes", "6", "--seconds", "600", "--node-timeout", "2000"]))
+        for n in [int(x) for x in a.sizes.split(",") if x]:
+            if n == 6:
+                continue
+            results.append(run([exe, "idle", "--nodes", str(n), "--seconds", str(a.seconds)]))
+        for n in [int(x) for x in a.failover_sizes.split(",") if x]:
+            results.append(run([exe, "failover", "--nodes", str(n)]))
+        if a.big:
+            results.append(run([exe, "failover", "--nodes", str(a.big), "--idle-before-crash", str(a.seconds),
+                                "--invariant-period", "10000"]))
+        if a.swarm_seeds:
+            results.append(swarm(exe, a.swarm_seeds))
+    md = render(results, a.out)
+    with open(os.path.join(a.out, "README.md"), "w") as f:
+        f.write(md + "\n")
+    with open(os.path.join(a.out, "results.jsonl"), "w") as f:
+        for r in results:
+            f.write(json.dumps(r) + "\n")
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
