@@ -34,6 +34,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include <fmt/format.h>
 
 #include "harness/client.hpp"
@@ -47,6 +49,15 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// CPU time of this process (user + system), in seconds: on a machine shared with other jobs it is
+// what the wall time would be on a core of our own.
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 // VmRSS / VmHWM of this process, in bytes (0 if /proc is not there).
@@ -266,17 +277,19 @@ int run_idle(const Options& o) {
   const std::uint64_t events0 = sim.events_processed();
   const sim::NetworkStats net0 = sim.network_stats();
   auto t1 = std::chrono::steady_clock::now();
+  const double cpu1 = cpu_seconds();
   sim.run_for(o.seconds * 1'000'000);
   const double wall = seconds_since(t1);
+  const double cpu = cpu_seconds() - cpu1;
   const sim::NetworkStats& net1 = sim.network_stats();
   fmt::print(
       "{{\"mode\": \"idle\", \"nodes\": {}, \"replicas\": {}, \"node_timeout_ms\": {}, \"seed\": {}, "
       "\"bootstrap_join_sim_ms\": {}, \"bootstrap_ready_sim_ms\": {}, \"role_views_missing\": {}, \"bootstrap_wall_s\": {:.3f}, "
-      "\"sim_s\": {}, \"wall_s\": {:.3f}, \"sim_per_wall\": {:.2f}, \"events\": {}, \"messages\": {}, "
-      "\"bytes\": {}, \"rss_ready_bytes\": {}, \"rss_bytes\": {}, \"rss_peak_bytes\": {}, \"invariant_period_ms\": {}, "
+      "\"sim_s\": {}, \"wall_s\": {:.3f}, \"sim_per_wall\": {:.2f}, \"cpu_s\": {:.3f}, \"sim_per_cpu\": {:.2f}, "
+      "\"events\": {}, \"messages\": {}, \"bytes\": {}, \"rss_ready_bytes\": {}, \"rss_bytes\": {}, \"rss_peak_bytes\": {}, \"invariant_period_ms\": {}, "
       "\"trace_hash\": \"{:016x}\"}}\n",
       o.nodes, o.replicas, o.node_timeout_ms, o.seed, c.join_ms(), c.ready_ms(), c.role_missing(), boot_wall, o.seconds, wall,
-      static_cast<double>(o.seconds) / wall, sim.events_processed() - events0,
+      static_cast<double>(o.seconds) / wall, cpu, static_cast<double>(o.seconds) / cpu, sim.events_processed() - events0,
       net1.chunks_delivered - net0.chunks_delivered, net1.bytes_delivered - net0.bytes_delivered, rss_ready,
       proc_status_kb("VmRSS"), proc_status_kb("VmHWM"), o.invariant_period_ms, sim.trace_hash());
   return 0;
@@ -295,13 +308,16 @@ int run_failover(const Options& o) {
     const std::uint64_t events0 = sim.events_processed();
     const sim::NetworkStats net0 = sim.network_stats();
     auto ti = std::chrono::steady_clock::now();
+    const double ci = cpu_seconds();
     sim.run_for(o.idle_before_crash_s * 1'000'000);
     const double iw = seconds_since(ti);
+    const double ic = cpu_seconds() - ci;
     const sim::NetworkStats& net1 = sim.network_stats();
     idle_json = fmt::format(
-        "{{\"sim_s\": {}, \"wall_s\": {:.3f}, \"sim_per_wall\": {:.3f}, \"events\": {}, \"messages\": {}, "
-        "\"bytes\": {}, \"rss_bytes\": {}}}",
-        o.idle_before_crash_s, iw, static_cast<double>(o.idle_before_crash_s) / iw, sim.events_processed() - events0,
+        "{{\"sim_s\": {}, \"wall_s\": {:.3f}, \"sim_per_wall\": {:.3f}, \"cpu_s\": {:.3f}, \"sim_per_cpu\": {:.3f}, "
+        "\"events\": {}, \"messages\": {}, \"bytes\": {}, \"rss_bytes\": {}}}",
+        o.idle_before_crash_s, iw, static_cast<double>(o.idle_before_crash_s) / iw, ic,
+        static_cast<double>(o.idle_before_crash_s) / ic, sim.events_processed() - events0,
         net1.chunks_delivered - net0.chunks_delivered, net1.bytes_delivered - net0.bytes_delivered,
         proc_status_kb("VmRSS"));
     if (std::getenv("SIM_SCALE_VERBOSE") != nullptr) std::fprintf(stderr, "idle: %s\n", idle_json.c_str());
@@ -321,6 +337,7 @@ int run_failover(const Options& o) {
   const Millis crash_ms = w.now_ms();
   if (std::getenv("SIM_SCALE_VERBOSE") != nullptr) std::fprintf(stderr, "ready after %.1f s wall\n", boot_wall);
   auto t1 = std::chrono::steady_clock::now();
+  const double cpu1 = cpu_seconds();
   for (const auto& v : victims)
     if (auto r = sim.crash(w.host(v), "DEBUG SEGFAULT"); !r) die(r.error().message);
 
@@ -353,6 +370,7 @@ int run_failover(const Options& o) {
   };
   c.wait("converged after the crash", converged);
   const double wall = seconds_since(t1);
+  const double cpu = cpu_seconds() - cpu1;
   const Millis converged_ms = w.now_ms() - crash_ms;
 
   // Per victim: first PFAIL anywhere, first FAIL anywhere, its replica's promotion.
@@ -390,10 +408,10 @@ int run_failover(const Options& o) {
       "{{\"mode\": \"failover\", \"nodes\": {}, \"replicas\": {}, \"node_timeout_ms\": {}, \"seed\": {}, "
       "\"bootstrap_ready_sim_ms\": {}, \"bootstrap_wall_s\": {:.3f}, \"crashed_primaries\": {}, "
       "\"promoted\": {}, \"first_pfail_ms_min_med_max\": [{}], \"first_fail_ms_min_med_max\": [{}], "
-      "\"promoted_ms_min_med_max\": [{}], \"converged_ms\": {}, \"wall_s\": {:.3f}, \"rss_peak_bytes\": {}, "
+      "\"promoted_ms_min_med_max\": [{}], \"converged_ms\": {}, \"wall_s\": {:.3f}, \"cpu_s\": {:.3f}, \"rss_peak_bytes\": {}, "
       "\"invariant_period_ms\": {}, \"idle\": {}, \"trace_hash\": \"{:016x}\"}}\n",
       o.nodes, o.replicas, o.node_timeout_ms, o.seed, c.ready_ms(), boot_wall, victims.size(), promoted_own_replica,
-      mm(pf), mm(fa), mm(pr), converged_ms, wall, proc_status_kb("VmHWM"), o.invariant_period_ms, idle_json,
+      mm(pf), mm(fa), mm(pr), converged_ms, wall, cpu, proc_status_kb("VmHWM"), o.invariant_period_ms, idle_json,
       sim.trace_hash());
   return 0;
 }
@@ -405,6 +423,7 @@ int run_swarm(const Options& o) {
   double sim_s = 0;
   std::string failed;
   auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = cpu_seconds();
   for (int seed = o.first; seed <= o.last; ++seed) {
     SimWorld w(static_cast<std::uint64_t>(seed));
     RunResult r = run_scenario(*sc, w, static_cast<std::uint64_t>(seed));
@@ -418,8 +437,8 @@ int run_swarm(const Options& o) {
   const double wall = seconds_since(t0);
   fmt::print(
       "{{\"mode\": \"swarm\", \"scenario\": \"{}\", \"first\": {}, \"last\": {}, \"passed\": {}, \"failed\": [{}], "
-      "\"sim_s\": {:.1f}, \"wall_s\": {:.3f}}}\n",
-      sc->name, o.first, o.last, passed, failed, sim_s, wall);
+      "\"sim_s\": {:.1f}, \"wall_s\": {:.3f}, \"cpu_s\": {:.3f}}}\n",
+      sc->name, o.first, o.last, passed, failed, sim_s, wall, cpu_seconds() - cpu0);
   return passed == o.last - o.first + 1 ? 0 : 1;
 }
 
