@@ -23,13 +23,23 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+PARTIAL = None  # every result is also appended here as soon as it is measured
+
+
+def keep(r):
+    if PARTIAL:
+        with open(PARTIAL, "a") as f:
+            f.write(json.dumps(r) + "\n")
+    return r
+
+
 def run(cmd):
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
     out = subprocess.run(cmd, check=False, capture_output=True, text=True)
     if out.returncode != 0:
         sys.stderr.write(out.stderr)
         raise SystemExit(f"failed: {' '.join(cmd)}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return keep(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def swarm(exe, seeds):
@@ -44,9 +54,9 @@ def swarm(exe, seeds):
     passed = sum(o["passed"] for o in outs)
     # Two processes on two cores: the slower one's CPU time is the wall time on two free cores.
     cpu = max(o["cpu_s"] for o in outs)
-    return {"mode": "swarm2", "seeds": seeds, "passed": passed, "wall_s": round(wall, 3), "cpu_s_max": round(cpu, 3),
+    return keep({"mode": "swarm2", "seeds": seeds, "passed": passed, "wall_s": round(wall, 3), "cpu_s_max": round(cpu, 3),
             "seeds_per_min": round(seeds / wall * 60, 1), "seeds_per_min_cpu": round(seeds / cpu * 60, 1),
-            "processes": outs}
+            "processes": outs})
 
 
 def fmt_bytes(b):
@@ -209,6 +219,8 @@ def render(results, out_dir):
                      f'{r.get("cpu_s_max", r["wall_s"]):.1f} | {r.get("seeds_per_min_cpu", r["seeds_per_min"]):.0f} |')
         L.append("")
     os.makedirs(out_dir, exist_ok=True)
+    if os.path.exists(os.path.join(out_dir, "profile.md")):
+        L += ["Profiles, the optimisations made and the goals met or missed: [profile.md](profile.md).", ""]
     svg_plot(rows, os.path.join(out_dir, "cost.svg"))
     return "\n".join(L)
 
@@ -227,6 +239,11 @@ def main():
     ap.add_argument("--render-only", action="store_true")
     a = ap.parse_args()
     exe = os.path.join(a.build, "bench", "sim_scale")
+    global PARTIAL
+    os.makedirs(a.out, exist_ok=True)
+    PARTIAL = os.path.join(a.out, "partial.jsonl")
+    if not a.render_only and os.path.exists(PARTIAL):
+        os.remove(PARTIAL)
     results = []
     for path in a.extra:
         with open(path) as f:
@@ -253,6 +270,8 @@ def main():
     with open(os.path.join(a.out, "results.jsonl"), "w") as f:
         for r in results:
             f.write(json.dumps(r) + "\n")
+    if os.path.exists(PARTIAL):
+        os.remove(PARTIAL)
     print(md)
 
 

@@ -204,9 +204,10 @@ void Node::check_invariants() const {
   for (int b = 0; b < kSlotCount / 8; ++b) {
     const ClusterNode* const* owners = cluster_.slots.data() + b * 8;
     const ClusterNode* first = owners[0];
-    bool same = first != nullptr;
-    for (int k = 1; k < 8 && same; ++k) same = owners[k] == first;
-    if (same && first->slots.bytes[static_cast<std::size_t>(b)] == 0xFF) {
+    std::uintptr_t diff = 0;  // no early exit: the compiler unrolls and vectorises the eight compares
+    for (int k = 1; k < 8; ++k)
+      diff |= reinterpret_cast<std::uintptr_t>(owners[k]) ^ reinterpret_cast<std::uintptr_t>(first);
+    if (first != nullptr && diff == 0 && first->slots.bytes[static_cast<std::size_t>(b)] == 0xFF) {
       assigned += 8;
       continue;
     }
