@@ -204,9 +204,10 @@ void Node::check_invariants() const {
   for (int b = 0; b < kSlotCount / 8; ++b) {
     const ClusterNode* const* owners = cluster_.slots.data() + b * 8;
     const ClusterNode* first = owners[0];
-    std::uintptr_t diff = 0;  // no early exit: the compiler unrolls and vectorises the eight compares
-    for (int k = 1; k < 8; ++k)
-      diff |= reinterpret_cast<std::uintptr_t>(owners[k]) ^ reinterpret_cast<std::uintptr_t>(first);
+    // Written out, without an early exit: a straight line of loads, XORs and ORs.
+    const auto f = reinterpret_cast<std::uintptr_t>(first);
+    auto x = [&](int k) { return reinterpret_cast<std::uintptr_t>(owners[k]) ^ f; };
+    const std::uintptr_t diff = x(1) | x(2) | x(3) | x(4) | x(5) | x(6) | x(7);
     if (first != nullptr && diff == 0 && first->slots.bytes[static_cast<std::size_t>(b)] == 0xFF) {
       assigned += 8;
       continue;
