@@ -163,7 +163,7 @@ CheckResult check_all_reachable(const std::vector<NodeObservation>& obs) {
 const std::vector<std::string>& known_check_names() {
   static const std::vector<std::string> names = {"slot-coverage", "agreement", "cluster-state-ok",
                                                  "epochs-converged", "single-owner", "all-reachable",
-                                                 "acknowledged-writes", "liveness"};
+                                                 "acknowledged-writes", "liveness", "no-failover"};
   return names;
 }
 
@@ -171,7 +171,7 @@ const std::vector<std::string>& observation_check_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;
     for (const auto& n : known_check_names())
-      if (n != "acknowledged-writes" && n != "liveness") out.push_back(n);
+      if (n != "acknowledged-writes" && n != "liveness" && n != "no-failover") out.push_back(n);
     return out;
   }();
   return names;
@@ -180,7 +180,7 @@ const std::vector<std::string>& observation_check_names() {
 std::vector<CheckResult> run_named_checks(const std::vector<std::string>& names, const std::vector<NodeObservation>& obs) {
   std::vector<CheckResult> out;
   for (const auto& n : names) {
-    if (n == "acknowledged-writes" || n == "liveness") continue;  // the runner's (workloads, whole run)
+    if (n == "acknowledged-writes" || n == "liveness" || n == "no-failover") continue;  // the runner's (workloads, whole run)
     if (n == "slot-coverage") {
       out.push_back(check_slot_coverage(obs));
     } else if (n == "agreement") {

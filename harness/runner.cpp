@@ -11,6 +11,7 @@
 
 #include "harness/admin.hpp"
 #include "harness/admin_steps.hpp"
+#include "harness/fault_steps.hpp"
 #include "harness/lost_writes.hpp"
 #include "harness/workload.hpp"
 #include "node/strings.hpp"
@@ -43,6 +44,10 @@ class Run {
     for (const auto& n : world_.node_names())
       if (world_.node_id(n) == id) return n;
     return {};
+  }
+  std::string name_of_endpoint_or_id(const NodeLine& l) const {
+    std::string n = name_of_id(l.id);
+    return n.empty() ? l.id : n;
   }
   std::string name_of_endpoint(const Endpoint& e) const {
     for (const auto& n : world_.node_names())
@@ -88,9 +93,19 @@ class Run {
   };
   std::vector<Outage> outages_;
   Millis node_timeout_ms() const {
+    if (node_timeout_override_ms_) return *node_timeout_override_ms_;
     auto it = sc_.topology.config.find("cluster-node-timeout");
     return it == sc_.topology.config.end() ? 15000 : std::stoll(it->second);
   }
+  // The largest cluster-node-timeout set by a set-config / set-timeout step so far (bounds the
+  // stale-primary window of the lost-write attribution).
+  std::optional<Millis> node_timeout_override_ms_;
+  std::map<std::string, std::string> replica_seen_;  // primary -> the node replica-of:primary last named
+  // Fault steps (harness/fault_steps.cpp), the no-failover check, and processes that exited on
+  // their own (a disk fault makes redis-server exit(1) when nodes.conf cannot be saved).
+  Result<void> fault_step(const Step& st, const std::string& node, StepOutcome& out);
+  CheckResult check_no_failover() const;
+  std::vector<FaultRecord> self_exits() const;
   void remember_primary_slots(const std::string& node) {
     for (const auto& o : observe_running()) {
       if (!(o.endpoint == world_.endpoint(node))) continue;
@@ -127,7 +142,60 @@ std::vector<FaultRecord> Run::faults() const {
     }
     out.push_back(f);
   }
+  for (FaultRecord& f : self_exits()) out.push_back(std::move(f));
   return out;
+}
+
+// A node that exited by itself (not a crash/kill step of the run): e.g. redis-server's exit(1)
+// when nodes.conf cannot be saved (clusterSaveConfigOrDie) after a disk-fault step. For the
+// lost-write attribution it is a crash at the time it exited.
+std::vector<FaultRecord> Run::self_exits() const {
+  std::vector<FaultRecord> out;
+  const auto tl = world_.timeline();
+  for (const TimelineEvent& ev : tl) {
+    if (ev.kind != TraceKind::crashed || ev.detail.rfind("shutdown, exit code ", 0) != 0 || ev.detail == "shutdown, exit code 0")
+      continue;
+    FaultRecord f;
+    f.endpoint = world_.endpoint(ev.node);
+    f.node = ev.node;
+    f.kind = "crash";
+    f.at_ms = world_.start_time_ms() + ev.t_ms;
+    for (const TimelineEvent& later : tl)
+      if (later.t_ms >= ev.t_ms && later.kind == TraceKind::promoted && later.about == ev.node) f.failed_over = true;
+    out.push_back(f);
+  }
+  return out;
+}
+
+// No replica was promoted during the run (automatic or manual failover): what a fault shorter
+// than the node timeout (a flapping link, a short pause) must not cause.
+CheckResult Run::check_no_failover() const {
+  CheckResult c;
+  c.name = "no-failover";
+  c.passed = true;
+  for (const TimelineEvent& ev : world_.timeline()) {
+    if (ev.kind != TraceKind::promoted) continue;
+    c.passed = false;
+    c.detail = fmt::format("{} was promoted to primary at {} ms (replacing {})", ev.node, ev.t_ms - world_.start_time_ms(),
+                           ev.about.empty() ? "?" : ev.about);
+    return c;
+  }
+  c.detail = "no replica was promoted";
+  return c;
+}
+
+Result<void> Run::fault_step(const Step& st, const std::string& node, StepOutcome& out) {
+  // A disk fault may make the node exit (nodes.conf cannot be saved): remember what it serves, as
+  // for a crash, so that failed-over and the failover record know.
+  if (st.action == "disk-fault" && !node.empty() && world_.running(node)) remember_primary_slots(node);
+  FaultStepEnv env{world_, pool_, opt_.command_timeout_ms, [this](const std::string& sel) { return resolve(sel); }, members_};
+  auto r = run_fault_step(st, node, env, out);
+  if (r && st.action == "set-config" && st.config_name == "cluster-node-timeout") {
+    Millis v = std::stoll(st.config_value);
+    node_timeout_override_ms_ = std::max(node_timeout_override_ms_.value_or(0), v);
+  }
+  if (!node.empty()) last_node_ = node;
+  return r;
 }
 
 // Every acknowledged write of every workload so far must be readable (unknown-outcome writes may
@@ -155,6 +223,7 @@ CheckResult Run::check_acknowledged_writes() {
 std::vector<CheckResult> Run::run_checks(const std::vector<std::string>& names) {
   std::vector<CheckResult> out = run_named_checks(names, observe_running());
   if (std::find(names.begin(), names.end(), "acknowledged-writes") != names.end()) out.push_back(check_acknowledged_writes());
+  if (std::find(names.begin(), names.end(), "no-failover") != names.end()) out.push_back(check_no_failover());
   return out;
 }
 
@@ -267,6 +336,28 @@ Result<std::string> Run::resolve(const std::string& selector) {
     if (last_node_.empty()) return make_error(Errc::invalid_argument, "@last used before any step targeted a node");
     return last_node_;
   }
+  if (selector.rfind("replica-of:", 0) == 0) {
+    // The lowest-numbered running node of the cluster that says it replicates the selected primary.
+    auto primary = resolve(selector.substr(11));
+    if (!primary) return primary.error();
+    std::string pid = world_.node_id(*primary);
+    std::map<std::string, std::string> replica_of;  // endpoint -> primary id
+    for (const auto& o : observe_running(false)) {
+      const NodeLine* me = o.myself();
+      if (me != nullptr && me->is_replica()) replica_of[o.endpoint.str()] = me->primary_id;
+    }
+    for (const auto& n : world_.node_names()) {
+      auto it = replica_of.find(world_.endpoint(n).str());
+      if (it != replica_of.end() && it->second == pid) {
+        replica_seen_[*primary] = n;
+        return n;
+      }
+    }
+    // None running: the replica this selector named last time, if it is down now (so that a
+    // restart step can bring back a replica a kill step took away).
+    if (auto it = replica_seen_.find(*primary); it != replica_seen_.end() && !world_.running(it->second)) return it->second;
+    return make_error(Errc::state, fmt::format("no running node replicates {} ({})", *primary, selector));
+  }
   if (selector[0] == 'n') {
     int idx = std::stoi(selector.substr(1));
     const auto& names = world_.node_names();
@@ -296,6 +387,48 @@ bool Run::condition_holds(const std::string& cond, const std::string& node, std:
       if (!c.passed) {
         why = c.detail;
         return false;
+      }
+    }
+    return true;
+  }
+  if (cond == "cluster-down") {
+    // Every running node of the cluster answers and reports cluster_state:fail (for instance
+    // because a whole shard is gone and cluster-require-full-coverage is yes).
+    int n = 0;
+    for (const auto& o : obs) {
+      if (!o.reachable) continue;
+      ++n;
+      auto it = o.cluster_info.find("cluster_state");
+      if (it == o.cluster_info.end() || it->second != "fail") {
+        why = fmt::format("{} reports cluster_state:{}", o.endpoint.str(), it == o.cluster_info.end() ? "?" : it->second);
+        return false;
+      }
+    }
+    if (n == 0) why = "no node reachable";
+    return n > 0;
+  }
+  if (cond == "no-orphaned-primary") {
+    // In every running node's view, every primary that serves slots has a replica that is not
+    // flagged fail or pfail, and that replica is in fact running (so a replica just killed, not
+    // yet detected, does not count).
+    std::set<std::string> running_ids;
+    for (const auto& n : world_.node_names())
+      if (world_.running(n)) running_ids.insert(world_.node_id(n));
+    for (const auto& o : obs) {
+      if (!o.reachable) {
+        why = fmt::format("{} unreachable: {}", o.endpoint.str(), o.error);
+        return false;
+      }
+      for (const auto& p : o.nodes) {
+        if (!p.is_primary() || p.slots.empty() || p.has_flag("fail")) continue;
+        bool has = false;
+        for (const auto& r : o.nodes)
+          if (r.is_replica() && r.primary_id == p.id && !r.has_flag("fail") && !r.has_flag("pfail") && running_ids.count(r.id) != 0)
+            has = true;
+        if (!has) {
+          why = fmt::format("{} sees primary {} without a working replica", o.endpoint.str(), name_of_endpoint_or_id(p));
+          return false;
+        }
       }
     }
     return true;
@@ -428,9 +561,13 @@ Result<void> Run::do_step(const Step& st, StepOutcome& out) {
     for (int i = 0; i < n; ++i) members_.insert(world_.node_names()[static_cast<std::size_t>(i)]);
     return {};
   }
+  if (is_fault_action(st.action)) return fault_step(st, node, out);
   if (is_admin_action(st.action)) {
     AdminStepEnv env{world_, pool_, opt_.command_timeout_ms, [this](const std::string& s) { return resolve(s); }, members_};
-    return run_admin_step(st, node, env, out);
+    auto res = run_admin_step(st, node, env, out);
+    if (res && st.action == "set-timeout")
+      node_timeout_override_ms_ = std::max(node_timeout_override_ms_.value_or(0), st.admin.ms);
+    return res;
   }
   if (st.action == "wait-until") return wait_until(st, node, out);
   if (st.action == "sleep") {
@@ -592,8 +729,9 @@ void Run::build_failovers(RunResult& r) {
     f.failed_id = c.id;
     f.crash_at_ms = c.at_ms;
     Millis end = INT64_MAX;
+    // Until the same node's next fault (several nodes may fail at once: a partition, a shard).
     for (const CrashInfo& later : crashes_)
-      if (later.at_ms > c.at_ms) end = std::min(end, later.at_ms);
+      if (later.node == c.node && later.at_ms > c.at_ms) end = std::min(end, later.at_ms);
     std::map<std::string, bool> state_ok;  // per node: latest cluster state
     for (const auto& ev : r.timeline) {
       if (ev.t_ms < c.at_ms) {

@@ -33,6 +33,9 @@ const std::set<std::string>& known_actions() {
                                  "sleep",  "check",      "load-keys",     "start-workload", "stop-workload",
                                  "failover", "pause", "resume", "partition", "heal"};
     all.insert(admin_actions().begin(), admin_actions().end());
+    for (const char* f : {"delay", "jitter", "drop-rate", "duplicate", "reorder", "clock-skew", "clock-jump", "disk-fault",
+                          "drop-bus-messages", "set-config", "clear-faults"})
+      all.insert(f);
     return all;
   }();
   return a;
@@ -87,7 +90,7 @@ bool valid_selector(const std::string& s);
 // A node selector in an admin step's field: well formed, and an nN that exists.
 Result<void> check_selector(const std::string& path, const std::string& sel, int total) {
   if (!valid_selector(sel)) {
-    return bad(path, fmt::format("bad node selector '{}' (expected nN, primary-of-slot:S or @last)", sel));
+    return bad(path, fmt::format("bad node selector '{}' (expected nN, primary-of-slot:S, replica-of:SELECTOR or @last)", sel));
   }
   if (sel[0] == 'n') {
     int idx = std::stoi(sel.substr(1));
@@ -227,6 +230,7 @@ Result<void> parse_admin_step(const json& js, const std::string& path, Step& st,
 
 bool valid_selector(const std::string& s) {
   if (s == "@last") return true;
+  if (s.rfind("replica-of:", 0) == 0) return s.size() > 11 && valid_selector(s.substr(11));
   if (s.size() >= 2 && s[0] == 'n' && std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return true;
   if (s.rfind("primary-of-slot:", 0) == 0) {
@@ -240,8 +244,11 @@ bool valid_selector(const std::string& s) {
 
 bool is_admin_action(const std::string& action) { return admin_actions().count(action) != 0; }
 
+bool valid_node_selector(const std::string& selector) { return valid_selector(selector); }
+
 const std::vector<std::string>& known_conditions() {
-  static const std::vector<std::string> c = {"healthy", "replicas-in-sync", "failed-over", "is-replica"};
+  static const std::vector<std::string> c = {"healthy", "replicas-in-sync", "failed-over", "is-replica",
+                                             "cluster-down", "no-orphaned-primary"};
   return c;
 }
 
@@ -461,9 +468,12 @@ Result<Scenario> parse_concrete_scenario(const json& doc) {
     } else if (is_admin_action(st.action)) {
       int total = s.topology.primaries * (1 + s.topology.replicas) + s.topology.spares;
       if (auto r = parse_admin_step(js, path, st, total); !r) return r.error();
+    } else if (is_fault_action(st.action)) {
+      int total = s.topology.primaries * (1 + s.topology.replicas) + s.topology.spares;
+      if (auto r = parse_fault_step(js, path, st, total); !r) return r.error();
     }
     if (!st.node.empty() && !valid_selector(st.node)) {
-      return bad(path + ".node", fmt::format("bad node selector '{}' (expected nN, primary-of-slot:S or @last)", st.node));
+      return bad(path + ".node", fmt::format("bad node selector '{}' (expected nN, primary-of-slot:S, replica-of:SELECTOR or @last)", st.node));
     }
     if (!st.node.empty() && st.node[0] == 'n') {
       int idx = std::stoi(st.node.substr(1));

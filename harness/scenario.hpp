@@ -65,7 +65,19 @@ struct Step {
   std::int64_t value_bytes = 16;
   // partition
   std::vector<std::vector<std::string>> groups;  // node selectors
-  bool one_way = false;
+  bool one_way = false;                  // partition, and the link-fault steps
+  // Fault steps (harness/scenario_faults.cpp; scenarios/README.md "Faults"):
+  // delay / jitter / drop-rate / duplicate / reorder: the links between `from` and `to`.
+  std::vector<std::string> from;         // selectors, or "clients"; empty: every node
+  std::vector<std::string> to;
+  std::string links = "all";             // bus | data | all
+  std::int64_t fault_ms = 0;             // delay, jitter: ms; reorder: gap_ms; clock-skew: offset; clock-jump: by
+  std::uint32_t rate_ppm = 0;            // drop-rate, duplicate, reorder: probability per million
+  std::string fault;                     // disk-fault: none | fsync-lost | fsync-failed | write-failed
+  std::uint32_t bus_types = 0;           // drop-bus-messages: bit per message type
+  std::string config_name;               // set-config
+  std::string config_value;
+  std::vector<std::string> fault_kinds;  // clear-faults: links, clocks, disks, bus-messages
 };
 
 struct Scenario {
@@ -90,5 +102,14 @@ Result<nlohmann::json> load_scenario_json(const std::string& path);
 const std::vector<std::string>& known_conditions();
 // cluster-check, cluster-info, fix, reshard, rebalance, add-node, del-node, call, set-timeout.
 bool is_admin_action(const std::string& action);
+// nN, primary-of-slot:S, replica-of:SELECTOR or @last (scenarios/README.md "Node selectors").
+bool valid_node_selector(const std::string& selector);
+// delay, jitter, drop-rate, duplicate, reorder, clock-skew, clock-jump, disk-fault,
+// drop-bus-messages, set-config, clear-faults (harness/scenario_faults.cpp).
+bool is_fault_action(const std::string& action);
+Result<void> parse_fault_step(const nlohmann::json& js, const std::string& path, Step& st, int total_nodes);
+// Cluster bus message type names (ping, pong, meet, fail, publish, failover-auth-request,
+// failover-auth-ack, update, mfstart, module, publishshard), in type order.
+const std::vector<std::string>& bus_message_type_names();
 
 }  // namespace slotlab::harness

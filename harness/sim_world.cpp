@@ -108,7 +108,11 @@ Result<void> SimWorld::kill(const std::string& name) {
   return sim_.crash(host(name), "SIGKILL", sim::DiskLoss::none);
 }
 
-Result<void> SimWorld::restart(const std::string& name) { return sim_.restart(host(name)); }
+Result<void> SimWorld::restart(const std::string& name) {
+  if (auto r = sim_.restart(host(name)); !r) return r;
+  reapply_bus_filter(name);
+  return {};
+}
 
 Result<void> SimWorld::pause(const std::string& name) { return sim_.pause(host(name)); }
 Result<void> SimWorld::resume(const std::string& name) { return sim_.resume(host(name)); }

@@ -43,6 +43,13 @@ class SimWorld final : public World {
   Result<void> partition(const std::vector<std::vector<std::string>>& groups, bool one_way) override;
   Result<void> heal() override;
   bool supports(const std::string&) const override { return true; }
+  // Fault injection below the processes (harness/sim_faults.cpp).
+  Result<void> change_link_faults(const std::vector<std::string>& from, const std::vector<std::string>& to, bool one_way,
+                                  const std::string& links, const LinkFaultChange& change) override;
+  Result<void> clock_offset(const std::string& name, std::int64_t offset_ms, bool relative) override;
+  Result<void> disk_fault(const std::string& name, const std::string& fault) override;
+  Result<void> drop_bus_messages(const std::string& name, std::uint32_t type_mask) override;
+  Result<void> clear_faults(const std::vector<std::string>& kinds) override;
   bool wait_for_exit(const std::string& name, Millis timeout_ms) override;
   std::uint64_t random() override { return rng_.next_u64(); }
   Millis start_time_ms() const override { return 0; }
@@ -60,6 +67,7 @@ class SimWorld final : public World {
 
  private:
   void schedule_invariant_check();
+  void reapply_bus_filter(const std::string& name);
 
   sim::Simulator sim_;
   SimWorldOptions options_;
@@ -69,6 +77,8 @@ class SimWorld final : public World {
   std::map<std::string, Endpoint> endpoints_;
   sim::HostId client_host_{};
   bool started_ = false;
+  std::map<std::string, std::uint32_t> dropped_bus_types_;  // drop-bus-messages, kept across restarts
+  std::map<std::string, std::int64_t> clock_offsets_ms_;    // clock-skew / clock-jump
 };
 
 std::unique_ptr<SimWorld> make_sim_world(std::uint64_t seed);

@@ -29,6 +29,27 @@ struct TimelineEvent {
 };
 
 
+// A change to the lossy-link faults of some links (the delay, jitter, drop-rate, duplicate and
+// reorder steps): only the fields that are set change; a value of 0 clears that fault.
+struct LinkFaultChange {
+  std::optional<Millis> delay_ms;
+  std::optional<Millis> jitter_ms;
+  std::optional<std::uint32_t> drop_per_million;
+  std::optional<std::uint32_t> duplicate_per_million;
+  std::optional<std::uint32_t> reorder_per_million;
+  std::optional<Millis> reorder_gap_ms;
+};
+
+// The harness's own client connections, as a member of a link step's `from`/`to`.
+inline const std::string kClientsSelector = "clients";
+
+// Steps only the simulator can perform (fault injection below the processes).
+inline bool is_sim_only_action(const std::string& action) {
+  return action == "partition" || action == "heal" || action == "delay" || action == "jitter" ||
+         action == "drop-rate" || action == "duplicate" || action == "reorder" || action == "clock-skew" ||
+         action == "clock-jump" || action == "disk-fault" || action == "drop-bus-messages" || action == "clear-faults";
+}
+
 class World : public Driver {
  public:
   virtual std::string kind() const = 0;  // "sim" or "real"
@@ -56,8 +77,35 @@ class World : public Driver {
     return make_error(Errc::state, fmt::format("the {} world cannot partition the network", kind()));
   }
   virtual Result<void> heal() { return make_error(Errc::state, fmt::format("the {} world cannot heal a partition", kind())); }
+  // Lossy links between the nodes named in `from` and those in `to` (kClientsSelector: the
+  // harness's clients), both ways unless one_way; `links` is "bus", "data" or "all".
+  virtual Result<void> change_link_faults(const std::vector<std::string>& from, const std::vector<std::string>& to,
+                                          bool one_way, const std::string& links, const LinkFaultChange& change) {
+    (void)from, (void)to, (void)one_way, (void)links, (void)change;
+    return make_error(Errc::state, fmt::format("the {} world cannot inject link faults", kind()));
+  }
+  // The node's wall clock reads `offset_ms` off the true time (relative: moves it by offset_ms).
+  virtual Result<void> clock_offset(const std::string& name, std::int64_t offset_ms, bool relative) {
+    (void)offset_ms, (void)relative;
+    return make_error(Errc::state, fmt::format("the {} world cannot change the clock of {}", kind(), name));
+  }
+  // "none", "fsync-lost", "fsync-failed", "write-failed" (see scenarios/README.md).
+  virtual Result<void> disk_fault(const std::string& name, const std::string& fault) {
+    (void)fault;
+    return make_error(Errc::state, fmt::format("the {} world cannot inject disk faults into {}", kind(), name));
+  }
+  // Received cluster bus messages of the types in `type_mask` (bit = message type) are dropped.
+  virtual Result<void> drop_bus_messages(const std::string& name, std::uint32_t type_mask) {
+    (void)type_mask;
+    return make_error(Errc::state, fmt::format("the {} world cannot filter the bus messages of {}", kind(), name));
+  }
+  // Clears the faults of the given kinds: "links", "clocks", "disks", "bus-messages".
+  virtual Result<void> clear_faults(const std::vector<std::string>& kinds) {
+    (void)kinds;
+    return make_error(Errc::state, fmt::format("the {} world cannot clear injected faults", kind()));
+  }
   // Whether this world can perform a scenario action (checked for every step before a run starts).
-  virtual bool supports(const std::string& action) const { return action != "partition" && action != "heal"; }
+  virtual bool supports(const std::string& action) const { return !is_sim_only_action(action); }
   // After a DEBUG SEGFAULT: waits until the world sees the process gone.
   virtual bool wait_for_exit(const std::string& name, Millis timeout_ms) = 0;
   // Seeded randomness for harness decisions (redis-cli's rand()).

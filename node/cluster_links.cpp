@@ -94,7 +94,8 @@ void Node::link_on_bytes(ClusterLink* link, std::string_view bytes) {
     auto raw_type = static_cast<std::uint16_t>((static_cast<unsigned char>(packet[12]) << 8) |
                                                static_cast<unsigned char>(packet[13]));
     if (raw_type < kMessageTypeCount) cluster_.stats_received[raw_type]++;
-    if (static_cast<int>(raw_type) == drop_packet_filter_) {
+    if (static_cast<int>(raw_type) == drop_packet_filter_ ||
+        (dropped_bus_types_ != 0 && raw_type < 32 && ((dropped_bus_types_ >> raw_type) & 1u) != 0)) {
       log(LogLevel::warning, "Dropping packet that matches debug drop filter");
       continue;
     }

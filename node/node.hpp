@@ -213,6 +213,11 @@ class Node final : public Actor {
   std::string execute_for_test(const Argv& argv);
   // Invariants (STYLE.md): one owner per slot in our view, current >= config epoch, myself known.
   void check_invariants() const;
+  // A fault the harness injects (the drop-bus-messages step): received cluster bus messages whose
+  // type's bit is set in `mask` (bit 0 = ping ... bit 10 = publishshard) are dropped the way
+  // DEBUG DROP-CLUSTER-PACKET-FILTER drops its one type (counted as received, then ignored). It
+  // is the host's setting, not the process's: the simulator world re-applies it after a restart.
+  void set_dropped_bus_types(std::uint32_t mask) { dropped_bus_types_ = mask; }
 
  private:
   friend struct NodeTestAccess;
@@ -486,6 +491,7 @@ class Node final : public Actor {
   std::string run_id_;
   int drop_packet_filter_ = -1;  // DEBUG DROP-CLUSTER-PACKET-FILTER
   bus::Message rx_message_;       // the cluster bus packet being processed (cluster_links.cpp)
+  std::uint32_t dropped_bus_types_ = 0;  // set_dropped_bus_types
   // slot_ranges() cache, keyed on cluster_.slots_generation.
   mutable std::unordered_map<const ClusterNode*, std::vector<std::pair<int, int>>> ranges_cache_;
   mutable std::uint64_t ranges_generation_ = 0;

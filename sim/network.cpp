@@ -16,7 +16,7 @@ constexpr std::uint32_t kEphemeralCount = kEphemeralHigh - kEphemeralLow + 1;
 }  // namespace
 
 Network::Network(SimContext& ctx, NetworkConfig config, Rng rng)
-    : ctx_(ctx), config_(config), rng_(rng) {}
+    : ctx_(ctx), config_(config), rng_(rng), fault_rng_(rng.split(0x6c696e6b2d666c74ull)) {}  // "link-flt"
 
 // ---------------------------------------------------------------------------------------------
 // Hosts
@@ -330,7 +330,17 @@ void Network::enqueue(std::uint32_t slot, int dir, ItemKind kind, std::string&& 
   if (kind == ItemKind::data) d.pending_bytes += bytes.size();
   item.bytes = std::move(bytes);
   if (p.resolved) {
-    const std::int64_t t = std::max(d.last_deliver_us, ctx_.now_us + draw_latency(d, p.ends[dir].host, p.ends[1 - dir].host));
+    std::int64_t latency = draw_latency(d, p.ends[dir].host, p.ends[1 - dir].host);
+    if (!link_faults_.empty()) {
+      bool doomed = false;
+      latency += link_fault_delay(p, dir, item, doomed);
+      if (doomed && kind != ItemKind::syn && kind != ItemKind::syn_ack) {
+        // tcp_retries2 exhausted: the sender gives up at most retransmit_timeout after sending.
+        latency = std::min(latency, config_.retransmit_timeout_us);
+        item.doomed = true;
+      }
+    }
+    const std::int64_t t = std::max(d.last_deliver_us, ctx_.now_us + latency);
     d.last_deliver_us = t;
     item.deliver_at_us = t;
   }
@@ -443,6 +453,15 @@ void Network::on_deliver(std::uint32_t slot, std::uint32_t gen, int dir) {
   refresh_link(d, p.ends[dir].host, p.ends[1 - dir].host);
   if (d.link_blocked) {
     stall(slot, dir);
+    return;
+  }
+  if (d.items[d.head].doomed) {
+    // A lossy link lost this segment and every retransmission of it: TCP gives up, exactly as
+    // for bytes stalled behind a partition.
+    ++stats_.fault_give_ups;
+    d.stalled = true;
+    ++d.stall_token;
+    on_retransmit_timeout(slot, gen, d.stall_token, dir);
     return;
   }
   Item item = std::move(d.items[d.head]);
@@ -711,6 +730,93 @@ void Network::set_link_latency(HostId a, HostId b, std::int64_t extra_us) {
   else
     link_extra_us_[{x, y}] = extra_us;
   ++link_version_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lossy links (the TCP model is in network.hpp's header comment)
+
+namespace {
+constexpr std::int64_t kRtoMinUs = 200'000;        // Linux TCP_RTO_MIN
+constexpr std::int64_t kRtoMaxUs = 120'000'000;    // Linux TCP_RTO_MAX
+constexpr std::int64_t kRtoInitUs = 1'000'000;     // Linux TCP_TIMEOUT_INIT (SYN, SYN-ACK)
+constexpr int kSynRetries = 6;                     // tcp_syn_retries
+constexpr int kDataRetries = 15;                   // tcp_retries2
+constexpr std::size_t kMss = 1448;                 // Ethernet MTU 1500 minus IP/TCP headers and timestamps
+constexpr std::size_t kMaxLossySegments = 64;
+}  // namespace
+
+LinkClass Network::link_class(const Pipe& p) const {
+  for (const Listener& l : net_host(p.ends[1].host).listeners)
+    if (l.port == p.ends[1].port) return l.kind == ListenerKind::bus ? LinkClass::bus : LinkClass::data;
+  return LinkClass::data;
+}
+
+const LinkFault* Network::link_fault(HostId from, HostId to, LinkClass cls) const {
+  auto it = link_faults_.find({index_of(from), index_of(to), static_cast<std::uint8_t>(cls)});
+  return it == link_faults_.end() ? nullptr : &it->second;
+}
+
+void Network::set_link_fault(HostId from, HostId to, LinkClass cls, const LinkFault& fault) {
+  const std::tuple<std::uint32_t, std::uint32_t, std::uint8_t> key{index_of(from), index_of(to), static_cast<std::uint8_t>(cls)};
+  if (fault.any())
+    link_faults_[key] = fault;
+  else
+    link_faults_.erase(key);
+}
+
+void Network::clear_link_faults() { link_faults_.clear(); }
+
+std::int64_t Network::link_fault_delay(const Pipe& p, int dir, const Item& item, bool& doomed) {
+  const HostId from = p.ends[dir].host;
+  const HostId to = p.ends[1 - dir].host;
+  const LinkClass cls = link_class(p);
+  const LinkFault* f = link_fault(from, to, cls);
+  if (f == nullptr) return 0;
+  std::int64_t extra = f->delay_us;
+  if (f->jitter_us > 0) extra += fault_rng_.uniform(0, f->jitter_us);
+  if (f->duplicate_per_million != 0 && item.kind != ItemKind::rst && fault_rng_.chance(f->duplicate_per_million)) {
+    ++stats_.duplicates_discarded;  // the receiver's TCP drops the copy: nothing reaches the application
+  }
+  if (f->reorder_per_million != 0 && fault_rng_.chance(f->reorder_per_million)) {
+    ++stats_.segments_reordered;
+    extra += f->reorder_gap_us;  // what overtook it waits in the receiver's out-of-order queue
+  }
+  // A reset is never retransmitted (the peer's next segment provokes another): no loss modelled.
+  if (f->drop_per_million == 0 || item.kind == ItemKind::rst || item.kind == ItemKind::refused) return extra;
+  const bool handshake = item.kind == ItemKind::syn || item.kind == ItemKind::syn_ack;
+  // RTO from the link's round trip as TCP would have measured it: SRTT + max(4 * RTTVAR, RTO_MIN),
+  // with SRTT the mean round trip (both directions' base latency and fault delay, half the jitter)
+  // and RTTVAR a quarter of the round trip's jitter span.
+  std::int64_t rto = kRtoInitUs;
+  if (!handshake) {
+    const LinkFault* back = link_fault(to, from, cls);
+    const std::int64_t jitter_rt = f->jitter_us + (back != nullptr ? back->jitter_us : 0);
+    const std::int64_t srtt = 2 * (config_.latency_min_us + config_.latency_mean_extra_us) + f->delay_us +
+                              (back != nullptr ? back->delay_us : 0) + jitter_rt / 2;
+    rto = srtt + std::max(jitter_rt, kRtoMinUs);  // 4 * RTTVAR with RTTVAR = jitter_rt / 4
+  }
+  rto = std::min(rto, kRtoMaxUs);
+  // The first transmission: each of the send's segments may be lost (the first loss is enough:
+  // everything behind it waits for its retransmission).
+  std::size_t segments = 1;
+  if (item.kind == ItemKind::data) segments = std::min(kMaxLossySegments, std::max<std::size_t>(1, (item.bytes.size() + kMss - 1) / kMss));
+  bool lost = false;
+  for (std::size_t s = 0; s < segments && !lost; ++s) lost = fault_rng_.chance(f->drop_per_million);
+  const int max_retries = handshake ? kSynRetries : kDataRetries;
+  int retries = 0;
+  while (lost) {
+    ++stats_.segments_dropped;
+    if (retries == max_retries) {
+      doomed = true;
+      // For a handshake the connect timeout (armed by enqueue) ends it; data gives up in on_deliver.
+      return extra + (handshake ? config_.connect_timeout_us : config_.retransmit_timeout_us);
+    }
+    extra += rto;
+    rto = std::min(2 * rto, kRtoMaxUs);
+    ++retries;
+    lost = fault_rng_.chance(f->drop_per_million);  // the retransmission of the lost segment
+  }
+  return extra;
 }
 
 void Network::reset_connections(HostId a, HostId b) {

@@ -34,6 +34,30 @@
 // a crashed process's kernel sends what was queued, then FIN (no RST-on-unread-data); receive
 // windows are unbounded, so pending_bytes() counts every byte not yet read by the peer's actor
 // (a real kernel would absorb a few MB in socket buffers first).
+//
+// Lossy links (set_link_fault): delay, jitter, drop, duplicate and reorder per directed host pair
+// and per kind of connection (cluster bus or data port). The links are TCP, so these faults are
+// applied below the stream and the application sees what TCP makes of them:
+//  - delay/jitter: added to every segment's one-way latency; TCP still delivers in order, so a
+//    segment never overtakes the one sent before it (jitter only ever delays).
+//  - drop: a lost segment is not lost to the application: it is retransmitted after the
+//    retransmission timeout, RTO = SRTT + max(4 * RTTVAR, 200 ms) (Linux's TCP_RTO_MIN), doubling
+//    on every consecutive loss of the same segment up to 120 s (TCP_RTO_MAX); a SYN or SYN-ACK
+//    starts at 1 s (TCP_TIMEOUT_INIT) and gives up with the connect timeout. After tcp_retries2
+//    (15) lost retransmissions the sending end dies with on_closed(timeout), as on a partition.
+//    Not modelled: fast retransmit / SACK / tail loss probes, which repair a loss in about one
+//    round trip when more data follows it; every loss here costs an RTO (the case of the small
+//    request/response messages the cluster bus and clients exchange). A send() larger than one
+//    MSS (1448 bytes) counts as several segments, each of which may be lost, up to 64 segments.
+//  - duplicate: the receiving TCP discards a duplicate segment (it answers it with a duplicate
+//    ACK, which alone triggers nothing): the application sees no difference at all. Duplicates
+//    are counted in NetworkStats::duplicates_discarded.
+//  - reorder: a segment held back by the link arrives reorder_gap later than it would have; the
+//    receiving TCP holds the segments that overtook it (head-of-line blocking), so the
+//    application sees the gap as delay of that segment and of everything after it.
+// Link faults draw from their own random stream, and only when a fault is set on the link: with
+// no link fault set, runs consume exactly the random numbers (and give the trace hashes) they
+// gave before link faults existed.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +65,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -62,6 +87,23 @@ struct NetworkConfig {
   std::uint32_t split_sends_per_million = 0;
 };
 
+// Which kind of connection a link fault applies to: by the listener the connection was made to.
+enum class LinkClass : std::uint8_t { data = 0, bus = 1 };
+
+// Faults of one direction of a link (see the header comment for what TCP makes of each).
+struct LinkFault {
+  std::int64_t delay_us = 0;               // added to every segment's one-way latency
+  std::int64_t jitter_us = 0;              // plus uniform [0, jitter_us]
+  std::uint32_t drop_per_million = 0;      // probability that a segment (transmission) is lost
+  std::uint32_t duplicate_per_million = 0;
+  std::uint32_t reorder_per_million = 0;   // probability that a segment is held back
+  std::int64_t reorder_gap_us = 10'000;    // how much later a held-back segment arrives
+  bool any() const {
+    return delay_us != 0 || jitter_us != 0 || drop_per_million != 0 || duplicate_per_million != 0 ||
+           reorder_per_million != 0;
+  }
+};
+
 struct Listener {
   std::uint16_t port = 0;
   ListenerKind kind = ListenerKind::data;
@@ -79,6 +121,11 @@ struct NetworkStats {
   std::uint64_t chunks_delivered = 0;  // on_bytes calls
   std::uint64_t bytes_delivered = 0;
   std::uint64_t stalls = 0;           // times a direction's head met a blocked path
+  // Link faults (set_link_fault)
+  std::uint64_t segments_dropped = 0;      // lost transmissions (each cost one RTO)
+  std::uint64_t duplicates_discarded = 0;  // duplicated segments discarded by the receiving TCP
+  std::uint64_t segments_reordered = 0;    // segments held back (head-of-line blocking)
+  std::uint64_t fault_give_ups = 0;        // connections given up after too many lost retransmissions
   std::uint64_t live_pipes = 0;
 };
 
@@ -119,6 +166,11 @@ class Network {
   void unblock_link(HostId from, HostId to);
   void heal();
   void set_link_latency(HostId a, HostId b, std::int64_t extra_us);
+  // Lossy link from -> to for connections of class `cls` (one direction; a fault with nothing set
+  // clears it). clear_link_faults() clears every one.
+  void set_link_fault(HostId from, HostId to, LinkClass cls, const LinkFault& fault);
+  void clear_link_faults();
+  const LinkFault* link_fault(HostId from, HostId to, LinkClass cls) const;
   void reset_connections(HostId a, HostId b);
   bool path_blocked(HostId from, HostId to) const;
 
@@ -140,6 +192,7 @@ class Network {
     std::int64_t deliver_at_us = 0;
     std::int64_t sent_at_us = 0;
     ItemKind kind = ItemKind::data;
+    bool doomed = false;  // a link fault lost every retransmission: the sender gives up at delivery time
   };
   struct Dir {
     std::vector<Item> items;
@@ -224,6 +277,10 @@ class Network {
   std::int64_t draw_latency(Dir& d, HostId from, HostId to);
   void refresh_link(Dir& d, HostId from, HostId to);
   void enqueue(std::uint32_t slot, int dir, ItemKind kind, std::string&& bytes);
+  // Extra delay a link fault adds to one item on direction `dir` of the pipe (0 without a fault);
+  // sets `doomed` when every retransmission was lost.
+  std::int64_t link_fault_delay(const Pipe& p, int dir, const Item& item, bool& doomed);
+  LinkClass link_class(const Pipe& p) const;
   void clear_dir(Dir& d);
   void schedule_head(std::uint32_t slot, int dir);
   void stall(std::uint32_t slot, int dir);
@@ -261,6 +318,9 @@ class Network {
   std::vector<std::uint32_t> group_of_host_;
   std::set<std::pair<std::uint32_t, std::uint32_t>> blocked_links_;
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::int64_t> link_extra_us_;  // key (min, max)
+  // Lossy links, key (from, to, class); their own random stream (see the header comment).
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint8_t>, LinkFault> link_faults_;
+  Rng fault_rng_;
   std::vector<StallRef> stalled_;
 
   NetworkStats stats_;
