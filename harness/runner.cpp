@@ -816,6 +816,14 @@ RunResult Run::go() {
   r.timeline = world_.timeline();
   r.trace_hash = world_.trace_hash();
   r.world_time_ms = rel_now();
+  // Nodes that exited by themselves (a disk fault: nodes.conf could not be saved) get a failover
+  // record too, when the harness knew what they served (disk-fault steps remember it).
+  for (const FaultRecord& f : self_exits()) {
+    auto it = slots_at_crash_.find(f.node);
+    if (it == slots_at_crash_.end() || it->second.empty()) continue;
+    crashes_.push_back({f.node, world_.node_id(f.node), f.at_ms - world_.start_time_ms(), it->second});
+  }
+  std::stable_sort(crashes_.begin(), crashes_.end(), [](const CrashInfo& a, const CrashInfo& b) { return a.at_ms < b.at_ms; });
   build_failovers(r);
   {
     auto cov = sc_.topology.config.find("cluster-require-full-coverage");

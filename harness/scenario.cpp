@@ -351,7 +351,9 @@ Result<Scenario> parse_concrete_scenario(const json& doc) {
       if (!node) return node.error();
       st.node = *node;
     } else if (st.action == "crash" || st.action == "kill" || st.action == "restart") {
-      if (auto r = check_keys(js, path, {"do", "label", "node", "how"}); !r) return r.error();
+      std::set<std::string> allowed = {"do", "label", "node"};
+      if (st.action == "crash") allowed.insert("how");  // kill and restart have one way only
+      if (auto r = check_keys(js, path, allowed); !r) return r.error();
       auto node = get_string(js, "node", path, true);
       if (!node) return node.error();
       st.node = *node;
