@@ -192,6 +192,28 @@ TEST_CASE("fault steps: a node whose disk fails exits at its next nodes.conf sav
   CHECK(promoted(r));
 }
 
+TEST_CASE("fault steps: fsync-lost is a lying disk: saves succeed, nothing they wrote would survive a crash",
+          "[faults][runner]") {
+  Scenario sc = parse(R"({"do": "disk-fault", "node": "n1", "fault": "fsync-lost"},
+                         {"do": "kill", "node": "replica-of:n2", "label": "n1 saves nodes.conf when it marks it failing"},
+                         {"do": "sleep", "duration_ms": 5000})");
+  SimWorld world(9);
+  RunResult r = run_scenario(sc, world, 9);
+  INFO(summary_text(r));
+  REQUIRE(r.passed);
+  sim::SimDisk* d1 = world.simulator().disk(world.host("n1"));
+  sim::SimDisk* d3 = world.simulator().disk(world.host("n3"));
+  REQUIRE(d1 != nullptr);
+  REQUIRE(d3 != nullptr);
+  // n1 and n3 both saved the FAIL of the killed replica; only n3's disk kept it.
+  auto cur1 = d1->current_content("nodes.conf");
+  REQUIRE(cur1);
+  CHECK(cur1->find("fail") != std::string::npos);
+  CHECK(d1->durable_content("nodes.conf") != cur1);
+  CHECK(d3->durable_content("nodes.conf") == d3->current_content("nodes.conf"));
+  CHECK(d3->durable_content("nodes.conf")->find("fail") != std::string::npos);
+}
+
 TEST_CASE("fault steps: a replica that never receives votes cannot fail over until the filter is lifted",
           "[faults][runner]") {
   Scenario sc = parse(R"({"do": "drop-bus-messages", "node": "replica-of:n1", "types": ["failover-auth-ack"]},

@@ -20,7 +20,7 @@ const std::vector<std::string>& library() {
   static const std::vector<std::string> names = {
       "kill-master-and-replica", "manual-failover", "partition-majority", "flapping-link",     "replica-migration",
       "rolling-restart",         "add-remove-node", "node-timeout-sweep", "lossy-links",       "lost-votes",
-      "failed-disk-primary"};
+      "failed-disk-primary",     "grow-and-shrink"};
   return names;
 }
 
