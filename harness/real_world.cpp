@@ -113,12 +113,13 @@ std::string RealWorld::default_server() {
 const std::set<std::string>& RealWorld::supported_actions() {
   // Each entry is something this world really does: CLUSTER/DEBUG commands over sockets, signals
   // (crash = DEBUG SEGFAULT, kill = SIGKILL, pause/resume = SIGSTOP/SIGCONT), process restarts in
-  // the node's directory, the admin operations and workloads over client connections.
+  // the node's directory, the admin operations and workloads over client connections. The fault
+  // steps below the processes (links, clocks, disks, bus filters, partitions) are the simulator's.
   static const std::set<std::string> a = {
       "create",         "wait-until",    "sleep",     "check",        "crash",   "kill",      "restart",
       "pause",          "resume",        "failover",  "load-keys",    "start-workload", "stop-workload",
       "cluster-check",  "cluster-info",  "fix",       "reshard",      "rebalance", "add-node", "del-node",
-      "call",           "set-timeout"};
+      "call",           "set-timeout",   "set-config"};  // set-config: a real CONFIG SET on each node
   return a;
 }
 

@@ -28,13 +28,15 @@ TEST_CASE("the real world accepts only the step kinds it implements", "[runner][
   RealWorld world(1, options(dir.string()));
   for (const char* ok : {"create", "wait-until", "sleep", "check", "crash", "kill", "restart", "pause", "resume",
                          "failover", "load-keys", "start-workload", "stop-workload", "reshard", "add-node",
-                         "del-node", "rebalance", "fix", "cluster-check", "cluster-info", "call", "set-timeout"}) {
+                         "del-node", "rebalance", "fix", "cluster-check", "cluster-info", "call", "set-timeout",
+                         "set-config"}) {
     INFO(ok);
     CHECK(world.supports(ok));
   }
   // Sim-only kinds, present and future: refused by default.
   for (const char* no : {"partition", "heal", "link-delay", "link-drop", "clock-skew", "disk-fault",
-                         "drop-bus-messages", "set-config", "", "CREATE", "some-new-step"}) {
+                         "drop-bus-messages", "delay", "jitter", "drop-rate", "duplicate", "reorder", "clock-jump",
+                         "clear-faults", "", "CREATE", "some-new-step"}) {
     INFO(no);
     CHECK_FALSE(world.supports(no));
   }
