@@ -283,7 +283,11 @@ void ActorHost::set_output_limit(ConnId conn, const OutputLimit& limit) {
   }
 }
 
-ConnId ActorHost::connect(const Endpoint& to) {
+ConnId ActorHost::connect(const Endpoint& to) { return do_connect(to, true); }
+
+ConnId ActorHost::connect_with_nagle(const Endpoint& to) { return do_connect(to, false); }
+
+ConnId ActorHost::do_connect(const Endpoint& to, bool nodelay) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   int fd = -1;
@@ -298,7 +302,7 @@ ConnId ActorHost::connect(const Endpoint& to) {
     loop_.fail_conn(*loop_.find_conn(id), failure);
     return id;
   }
-  set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+  if (nodelay) set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
   set_keepalive(fd, options_.tcp_keepalive_s);
   int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
   if (rc != 0 && errno != EINPROGRESS) {
@@ -590,12 +594,24 @@ void EventLoop::flush() {
   if (flush_list_.empty()) return;
   std::vector<ConnId> list;
   list.swap(flush_list_);
-  for (ConnId id : list) {
-    Conn* c = find_conn(id);
-    if (c == nullptr) continue;
-    c->queued_flush = false;
-    if (c->fd < 0 || c->connecting || c->dead) continue;
-    write_out(*c);
+  // Two passes: connections accepted on a data listener (client replies, a primary's replication
+  // stream) first, then everything else (cluster bus links, outgoing connections). Redis writes
+  // client replies in beforeSleep (handleClientsWithPendingWrites) while cluster bus output waits
+  // for the link's write handler, i.e. the next event-loop iteration: a command that both replies
+  // and broadcasts (CLUSTER SETSLOT NODE closing an import bumps the epoch and broadcasts a PONG)
+  // reaches its client before the other nodes hear the PONG. Writing the PONG first lets it overtake
+  // redis-cli's next CLUSTER SETSLOT on the other primaries, where it rebinds the slot through
+  // clusterUpdateSlotsConfigWith and costs an fsynced nodes.conf save per moved slot.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (ConnId id : list) {
+      Conn* c = find_conn(id);
+      if (c == nullptr || !c->queued_flush) continue;
+      const bool client_output = c->accepted && c->kind == ListenerKind::data;
+      if (client_output != (pass == 0)) continue;
+      c->queued_flush = false;
+      if (c->fd < 0 || c->connecting || c->dead) continue;
+      write_out(*c);
+    }
   }
   // Keep the vector's capacity for the next iteration.
   list.clear();

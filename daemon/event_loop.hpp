@@ -92,6 +92,7 @@ class ActorHost final : public Transport {
 
   // Transport
   ConnId connect(const Endpoint& to) override;
+  ConnId connect_with_nagle(const Endpoint& to) override;
   void send(ConnId conn, std::string&& bytes) override;
   void close(ConnId conn) override;
   void abort(ConnId conn) override;
@@ -108,6 +109,7 @@ class ActorHost final : public Transport {
   std::vector<std::uint64_t> listener_keys_;
   std::size_t live_conns_ = 0;
   std::int64_t next_tick_ms_ = 0;  // monotonic
+  ConnId do_connect(const Endpoint& to, bool nodelay);
 };
 
 // The loop. Not thread-safe: one thread owns it, as in Redis.

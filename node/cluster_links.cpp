@@ -149,7 +149,7 @@ bool Node::handle_reconnect(ClusterNode* node, Millis handshake_timeout_ms, Mill
       if (node->ping_sent_ms == 0) node->ping_sent_ms = now;
       return false;
     }
-    ConnId conn = env_.transport.connect(Endpoint{node->ip, node->cport});
+    ConnId conn = env_.transport.connect_with_nagle(Endpoint{node->ip, node->cport});
     create_link(node, conn, /*inbound=*/false);
   }
   return false;

@@ -41,6 +41,12 @@ class Transport {
  public:
   virtual ~Transport() = default;
   virtual ConnId connect(const Endpoint& to) = 0;
+  // connect() for a connection on which a TCP host leaves Nagle's algorithm on (no TCP_NODELAY).
+  // Redis 7.0.15 sets TCP_NODELAY on client, replica, MIGRATE and accepted cluster bus sockets but
+  // not on the cluster bus links it opens itself (clusterCron: connCreateSocket + connConnect), so
+  // a burst of PINGs/PONGs on an outgoing link waits for the peer's ACK. Hosts without a TCP stack
+  // (the simulator) treat it as connect().
+  virtual ConnId connect_with_nagle(const Endpoint& to) { return connect(to); }
   virtual void send(ConnId conn, std::string&& bytes) = 0;
   virtual void close(ConnId conn) = 0;
   // Closes at once, dropping output not yet sent (a client over its output-buffer limit). Hosts
