@@ -569,8 +569,10 @@ void Node::cluster_cron() {
     // the node is alive; reconnect (on the next cron).
     Millis ping_delay = now - node->ping_sent_ms;
     Millis data_delay = now - node->data_received_ms;
-    if (node->link != nullptr && now - node->link->ctime_ms > node_timeout && node->ping_sent_ms != 0 &&
-        ping_delay > node_timeout / 2 && data_delay > node_timeout / 2) {
+    // (Redis tests the link's age first; the same conjunction with the link record, a separate
+    // allocation, read last, which in a big simulation saves a cache miss per node per tick.)
+    if (node->link != nullptr && node->ping_sent_ms != 0 && ping_delay > node_timeout / 2 &&
+        data_delay > node_timeout / 2 && now - node->link->ctime_ms > node_timeout) {
       free_link(node->link);
     }
 

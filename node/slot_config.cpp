@@ -26,7 +26,7 @@ ClusterNode* Node::add_node(std::unique_ptr<ClusterNode> node) {
   ClusterNode* raw = node.get();
   auto [it, inserted] = cluster_.nodes.emplace(raw->name, std::move(node));
   SLOTLAB_ASSERT_MSG(inserted, "node added twice");
-  cluster_.by_name.emplace(raw->name, raw);
+  cluster_.by_name.insert(raw);
   cluster_.order.push_back(raw);
   trace(TraceKind::node_added, raw->name);
   return raw;
@@ -60,7 +60,7 @@ void Node::del_node(ClusterNode* delnode) {
   auto it = cluster_.nodes.find(name);
   SLOTLAB_ASSERT(it != cluster_.nodes.end() && it->second.get() == delnode);
   cluster_.order.erase(std::find(cluster_.order.begin(), cluster_.order.end(), delnode));
-  cluster_.by_name.erase(name);
+  cluster_.by_name.erase(name, delnode);
   cluster_.nodes.erase(it);
 }
 
@@ -69,11 +69,11 @@ void Node::rename_node(ClusterNode* node, const NodeId& new_name) {
   auto handle = cluster_.nodes.extract(node->name);
   SLOTLAB_ASSERT(!handle.empty());
   handle.key() = new_name;
-  cluster_.by_name.erase(node->name);
+  cluster_.by_name.erase(node->name, node);
   node->name = new_name;
   auto res = cluster_.nodes.insert(std::move(handle));
   SLOTLAB_ASSERT(res.inserted);
-  cluster_.by_name.emplace(new_name, node);
+  cluster_.by_name.insert(node);
 }
 
 // The FORGET blacklist: a forgotten node may not be re-added from gossip for 60 s, which gives
