@@ -48,7 +48,7 @@ void RealRandom::seed_from(std::uint64_t seed) {
   for (auto& s : s_) s = splitmix64(seed);
 }
 
-std::uint64_t RealRandom::next_u64() {
+std::uint64_t RealRandom::generate() {
   const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
   const std::uint64_t t = s_[1] << 17;
   s_[2] ^= s_[0];

@@ -12,7 +12,7 @@ class RealRandom final : public Random {
  public:
   RealRandom();                             // seeded from getrandom(2)
   explicit RealRandom(std::uint64_t seed);  // deterministic (tests)
-  std::uint64_t next_u64() override;
+  std::uint64_t generate() override;
 
  private:
   void seed_from(std::uint64_t seed);

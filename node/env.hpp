@@ -9,6 +9,7 @@
 // (Node::on_connected, on_bytes, on_closed).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -92,11 +93,38 @@ class Storage {
 // Seeded randomness. The simulator splits one generator per node from the run seed.
 class Random {
  public:
+  static constexpr int kLookahead = 16;
+
   virtual ~Random() = default;
-  virtual std::uint64_t next_u64() = 0;
+  // The stream: values the generator made ahead for peek() come first, in order, so peeking never
+  // changes the sequence next_u64() returns.
+  std::uint64_t next_u64() {
+    if (ahead_count_ == 0) return generate();
+    std::uint64_t v = ahead_[ahead_head_];
+    ahead_head_ = (ahead_head_ + 1) % kLookahead;
+    --ahead_count_;
+    return v;
+  }
   // Uniform in [0, n); n > 0. Lemire-free simple modulo is fine for our n << 2^64, and it is
   // identical on every standard library (unlike std::uniform_int_distribution).
   std::uint64_t below(std::uint64_t n) { return n == 0 ? 0 : next_u64() % n; }
+  // What the k-th next call of below(n) will return (k = 0: the next one), without consuming it;
+  // k < kLookahead. For prefetch hints (the gossip section's random picks), never for decisions.
+  std::uint64_t peek_below(int k, std::uint64_t n) {
+    while (ahead_count_ <= k) {
+      ahead_[(ahead_head_ + ahead_count_) % kLookahead] = generate();
+      ++ahead_count_;
+    }
+    return n == 0 ? 0 : ahead_[(ahead_head_ + k) % kLookahead] % n;
+  }
+
+ protected:
+  virtual std::uint64_t generate() = 0;
+
+ private:
+  std::array<std::uint64_t, kLookahead> ahead_{};
+  int ahead_head_ = 0;
+  int ahead_count_ = 0;
 };
 
 enum class LogLevel : std::uint8_t { debug, verbose, notice, warning };

@@ -127,8 +127,24 @@ void Node::send_ping(ClusterLink* link, bus::MsgType type) {
   msg.gossip.reserve(static_cast<std::size_t>(std::max(0, wanted) + pfail_wanted));
 
   int maxiterations = wanted * 3;
+  // Prefetch hints (issue 7): the random picks are known in advance (peek_below does not consume
+  // the stream), so the records of the picks 8 draws ahead are requested while this one is used.
+  // At most one hint per draw, and only the draws this loop can make (the peeked values stay in
+  // the stream for whoever draws next).
+  constexpr int kAhead = 8;
+  const int max_draws = freshnodes > 0 && wanted > 0 ? std::max(0, maxiterations) : 0;
+  auto prefetch_pick = [&](int k) {
+    const char* p = reinterpret_cast<const char*>(cluster_.order[env_.random.peek_below(k, cluster_.order.size())]);
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+    __builtin_prefetch(p + 128);
+  };
+  for (int k = 0; k < std::min(kAhead, max_draws); ++k) prefetch_pick(k);
+  int draws = 0;
   while (freshnodes > 0 && static_cast<int>(msg.gossip.size()) < wanted && maxiterations-- > 0) {
     ClusterNode* candidate = cluster_.order[env_.random.below(cluster_.order.size())];
+    ++draws;
+    if (draws + kAhead - 1 < max_draws) prefetch_pick(kAhead - 1);
     if (candidate == cluster_.myself) continue;
     if (candidate->timed_out()) continue;  // PFAIL nodes are appended below
     if ((candidate->flags & (kNodeHandshake | kNodeNoaddr)) != 0 ||
@@ -233,9 +249,28 @@ void Node::process_gossip_section(const bus::Message& msg, ClusterLink* link) {
   ClusterNode* sender = link->node != nullptr ? link->node : cluster_.lookup(msg.hdr.sender);
   ClusterNode* me = cluster_.myself;
   Millis now = now_ms();
-  for (const bus::GossipEntry& g : msg.gossip) {
+  // The entries' lookups are pipelined (issue 7): hash entry i+8 and prefetch its index cell,
+  // prefetch the record of entry i+4 (its cell has arrived by then), then process entry i. In a
+  // big simulation every cell and record is a cache miss; this overlaps them. Hints only.
+  const std::size_t count = msg.gossip.size();
+  constexpr std::size_t kCellAhead = 8;
+  constexpr std::size_t kNodeAhead = 4;
+  std::array<std::uint64_t, kCellAhead> hashes{};
+  for (std::size_t i = 0; i < std::min(count, kCellAhead); ++i) {
+    hashes[i] = NodeIndex::hash(msg.gossip[i].name);
+    cluster_.by_name.prefetch_cell(hashes[i]);
+  }
+  for (std::size_t i = 0; i < std::min(count, kNodeAhead); ++i) cluster_.by_name.prefetch_node(hashes[i]);
+  for (std::size_t i = 0; i < count; ++i) {
+    const bus::GossipEntry& g = msg.gossip[i];
+    const std::uint64_t h = hashes[i % kCellAhead];
+    if (i + kNodeAhead < count) cluster_.by_name.prefetch_node(hashes[(i + kNodeAhead) % kCellAhead]);
+    if (i + kCellAhead < count) {
+      hashes[i % kCellAhead] = NodeIndex::hash(msg.gossip[i + kCellAhead].name);
+      cluster_.by_name.prefetch_cell(hashes[i % kCellAhead]);
+    }
     std::uint16_t flags = g.flags;
-    ClusterNode* node = cluster_.lookup(g.name);
+    ClusterNode* node = cluster_.by_name.find(g.name, h);
     if (node != nullptr) {
       // Failure reports count only when they come from primaries.
       if (sender != nullptr && sender->is_primary() && node != me) {
@@ -527,7 +562,13 @@ void Node::cluster_cron() {
   {
     // Reconnect / expire handshakes. Iterate over a snapshot: expired handshakes are deleted.
     std::vector<ClusterNode*> snapshot = cluster_.order;
-    for (ClusterNode* node : snapshot) handle_reconnect(node, handshake_timeout, now);
+    // Prefetch hints (issue 7): in a big simulation each record is a cache miss on every tick.
+    constexpr std::size_t kAhead = 8;
+    for (std::size_t i = 0; i < std::min(kAhead, snapshot.size()); ++i) prefetch_hot(snapshot[i]);
+    for (std::size_t i = 0; i < snapshot.size(); ++i) {
+      if (i + kAhead < snapshot.size()) prefetch_hot(snapshot[i + kAhead]);
+      handle_reconnect(snapshot[i], handshake_timeout, now);
+    }
   }
 
   // Once a second, ping the node with the oldest PONG among five random ones.

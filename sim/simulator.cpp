@@ -55,7 +55,7 @@ struct Simulator::Incarnation {
   struct SimRandom final : Random {
     Rng rng;
     explicit SimRandom(Rng r) : rng(r) {}
-    std::uint64_t next_u64() override { return rng.next_u64(); }
+    std::uint64_t generate() override { return rng.next_u64(); }
   };
 
   struct SimLog final : Log {

@@ -128,7 +128,7 @@ struct FakeStorage : Storage {
 
 struct FakeRandom : Random {
   std::uint64_t state = 0x9E3779B97F4A7C15ull;
-  std::uint64_t next_u64() override {
+  std::uint64_t generate() override {
     state ^= state << 13;
     state ^= state >> 7;
     state ^= state << 17;
