@@ -122,14 +122,43 @@ class ReplicaList {
   std::uint32_t cap_ = 1;  // 1: the one in-place slot; more: u_.many on the heap
 };
 
+// clusterNode.fail_reports: 8 bytes in the record, the list itself allocated only while there are
+// reports (in a quiet cluster, never), so that "any reports?" is answered from the record's first
+// cache line (issue 7).
+class FailureReportList {
+ public:
+  bool empty() const { return v_ == nullptr || v_->empty(); }
+  std::size_t size() const { return v_ == nullptr ? 0 : v_->size(); }
+  FailureReport* begin() { return v_ == nullptr ? nullptr : v_->data(); }
+  FailureReport* end() { return v_ == nullptr ? nullptr : v_->data() + v_->size(); }
+  const FailureReport* begin() const { return v_ == nullptr ? nullptr : v_->data(); }
+  const FailureReport* end() const { return v_ == nullptr ? nullptr : v_->data() + v_->size(); }
+  void push_back(const FailureReport& fr) {
+    if (v_ == nullptr) v_ = std::make_unique<std::vector<FailureReport>>();
+    v_->push_back(fr);
+  }
+  // Removes the report `it` points to (one of this list's), keeping the others in order.
+  void erase(const FailureReport* it) { v_->erase(v_->begin() + (it - v_->data())); }
+  // Removes the reports for which pred(report) is true, keeping the others in order.
+  template <class Pred>
+  void remove_if(Pred pred) {
+    if (v_ == nullptr) return;
+    v_->erase(std::remove_if(v_->begin(), v_->end(), pred), v_->end());
+  }
+
+ private:
+  std::unique_ptr<std::vector<FailureReport>> v_;
+};
+
 // Field order is chosen for the simulator's cache behaviour (issue 7), not for Redis's layout: a
 // 1,000-node simulation holds 1,000 views of 1,000 nodes (2.4 GB of records), so every record a
-// cron walk or a gossip entry touches is a cache miss. Everything clusterCron reads for every
-// node on every tick fills exactly the first 64-byte line of a 64-byte-aligned record; the name
-// and failure reports (the gossip section's other reads) the second; a PING's gossip entry about
-// the node the third; the rest follows, and the 2 KB slot bitmap comes last.
+// cron walk or a gossip entry touches is a cache miss. Everything clusterCron and the gossip
+// section read for every node fills exactly the first 64-byte line of a 64-byte-aligned record;
+// what a PING's gossip entry needs besides is on the next two; the rest follows, and the 2 KB
+// slot bitmap comes last.
 struct alignas(64) ClusterNode {
-  // Line 1: clusterCron.
+  // Line 1: everything clusterCron reads, and what the gossip section reads besides the name
+  // (which the name index keeps in its own cell).
   std::uint16_t flags = 0;
   int numslots = 0;
   ClusterLink* link = nullptr;          // outbound
@@ -137,21 +166,21 @@ struct alignas(64) ClusterNode {
   Millis pong_received_ms = 0;
   Millis data_received_ms = 0;
   ReplicaList replicas;                // clusterNode.slaves, in the order they were added
-  ClusterNode* primary = nullptr;      // clusterNode.slaveof
-  // Line 2: the gossip section's name compare and failure reports.
+  FailureReportList fail_reports;
+  // Line 2: a PING's gossip entry about this node needs this besides line 1 (and the ip, line 3).
   NodeId name;
-  std::vector<FailureReport> fail_reports;
-  // Line 3: what a PING's gossip entry about this node needs besides lines 1-2.
   std::uint64_t last_in_ping_gossip = 0;
-  std::string ip;                      // may be empty: address not known yet
   std::uint16_t port = 0;
   std::uint16_t pport = 0;
   std::uint16_t cport = 0;
+  ClusterNode* primary = nullptr;      // clusterNode.slaveof
+  // Line 3.
+  std::string ip;                      // may be empty: address not known yet
   ClusterLink* inbound_link = nullptr;
   Millis ctime_ms = 0;
-  // Colder.
   ConfigEpoch config_epoch;
   Millis fail_time_ms = 0;
+  // Colder.
   Millis voted_time_ms = 0;            // last time we voted for a replica of this primary
   Millis repl_offset_time_ms = 0;
   Millis orphaned_time_ms = 0;
@@ -229,21 +258,28 @@ inline constexpr int kManualFailoverPauseMult = 2;        // CLUSTER_MF_PAUSE_MU
 // Prefetch hint for the cache line of a record that clusterCron reads (see ClusterNode).
 inline void prefetch_hot(const ClusterNode* n) { __builtin_prefetch(n); }
 
-// The node table's name index: open addressing with linear probing, one 16-byte cell (hash, node)
-// per entry, at most half full. The key is compared against the node's own name, which is in the
-// first cache line of the record the caller is about to read anyway, so a lookup costs one miss
-// for the cell and none extra for the key (std::unordered_map cost a bucket, a list node and the
-// record: three). Never iterated, so its order cannot leak into behaviour.
+// The node table's name index: open addressing with linear probing, at most half full. Each cell
+// is one 64-byte line holding the name itself, its hash and the node, so that a lookup reads one
+// cell and then only the record's first line (std::unordered_map cost a bucket, a list node and
+// the record's name line). Never iterated, so its order cannot leak into behaviour.
 class NodeIndex {
  public:
   ClusterNode* find(const NodeId& id) const { return find(id, hash(id)); }
+  ClusterNode* find(const NodeId& id, std::uint64_t h) const {
+    if (cells_.empty()) return nullptr;
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Cell& c = cells_[i];
+      if (c.node == nullptr) return nullptr;
+      if (c.hash == h && c.name == id) return c.node;
+    }
+  }
   // `node->name` is the key; it must not be in the index yet.
   void insert(ClusterNode* node) {
     if ((size_ + 1) * 2 > cells_.size()) grow();
-    place(node, hash(node->name));
+    place(Cell{node->name, hash(node->name), node});
     ++size_;
   }
-  // Removes the entry whose node is `node`, found by `name` (the name it was inserted under).
+  // Removes the entry for `name` (the name `node` was inserted under).
   void erase(const NodeId& name, const ClusterNode* node) {
     if (cells_.empty()) return;
     std::size_t i = hash(name) & mask_;
@@ -268,7 +304,7 @@ class NodeIndex {
   std::size_t size() const { return size_; }
 
   // Prefetch hints for a lookup that will come a few entries later (the gossip section pipelines
-  // its ~N/10 lookups): the cell first, then, once the cell has arrived, the node it points to.
+  // its ~N/10 lookups): the cell first, then, once the cell has arrived, the record it points to.
   // Hints only: nothing is read that could change behaviour.
   void prefetch_cell(std::uint64_t h) const {
     if (!cells_.empty()) __builtin_prefetch(&cells_[h & mask_]);
@@ -276,17 +312,7 @@ class NodeIndex {
   void prefetch_node(std::uint64_t h) const {
     if (cells_.empty()) return;
     const Cell& c = cells_[h & mask_];
-    if (c.node == nullptr) return;
-    __builtin_prefetch(c.node);  // flags, ping/pong times
-    __builtin_prefetch(reinterpret_cast<const char*>(c.node) + 64);  // name, failure reports
-  }
-  ClusterNode* find(const NodeId& id, std::uint64_t h) const {
-    if (cells_.empty()) return nullptr;
-    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const Cell& c = cells_[i];
-      if (c.node == nullptr) return nullptr;
-      if (c.hash == h && c.node->name == id) return c.node;
-    }
+    if (c.node != nullptr) __builtin_prefetch(c.node);
   }
 
   static std::uint64_t hash(const NodeId& id) {
@@ -303,21 +329,22 @@ class NodeIndex {
   }
 
  private:
-  struct Cell {
+  struct alignas(64) Cell {
+    NodeId name;
     std::uint64_t hash = 0;
     ClusterNode* node = nullptr;
   };
-  void place(ClusterNode* node, std::uint64_t h) {
-    std::size_t i = h & mask_;
+  void place(const Cell& cell) {
+    std::size_t i = cell.hash & mask_;
     while (cells_[i].node != nullptr) i = (i + 1) & mask_;
-    cells_[i] = Cell{h, node};
+    cells_[i] = cell;
   }
   void grow() {
     std::vector<Cell> old = std::move(cells_);
     cells_.assign(old.empty() ? 16 : old.size() * 2, Cell{});
     mask_ = cells_.size() - 1;
     for (const Cell& c : old)
-      if (c.node != nullptr) place(c.node, c.hash);
+      if (c.node != nullptr) place(c);
   }
   std::vector<Cell> cells_;
   std::size_t mask_ = 0;

@@ -35,9 +35,7 @@ bool Node::add_failure_report(ClusterNode* failing, ClusterNode* sender) {
 void Node::cleanup_failure_reports(ClusterNode* node) {
   Millis maxtime = config_.cluster_node_timeout_ms * kFailReportValidityMult;
   Millis now = now_ms();
-  auto& v = node->fail_reports;
-  v.erase(std::remove_if(v.begin(), v.end(), [&](const FailureReport& fr) { return now - fr.time_ms > maxtime; }),
-          v.end());
+  node->fail_reports.remove_if([&](const FailureReport& fr) { return now - fr.time_ms > maxtime; });
 }
 
 bool Node::del_failure_report(ClusterNode* node, ClusterNode* sender) {

@@ -131,20 +131,29 @@ void Node::send_ping(ClusterLink* link, bus::MsgType type) {
   // the stream), so the records of the picks 8 draws ahead are requested while this one is used.
   // At most one hint per draw, and only the draws this loop can make (the peeked values stay in
   // the stream for whoever draws next).
-  constexpr int kAhead = 8;
+  // Two stages, because the node table's pointer array is itself cold: the slot of the pick 14
+  // draws ahead, then the record of the pick 7 draws ahead (its slot has arrived by then).
+  constexpr int kSlotAhead = 14;
+  constexpr int kRecordAhead = 7;
+  static_assert(kSlotAhead < Random::kLookahead);
   const int max_draws = freshnodes > 0 && wanted > 0 ? std::max(0, maxiterations) : 0;
-  auto prefetch_pick = [&](int k) {
-    const char* p = reinterpret_cast<const char*>(cluster_.order[env_.random.peek_below(k, cluster_.order.size())]);
+  const std::uint64_t table_size = cluster_.order.size();
+  auto prefetch_slot = [&](int k) { __builtin_prefetch(&cluster_.order[env_.random.peek_below(k, table_size)]); };
+  auto prefetch_record = [&](int k) {
+    const char* p = reinterpret_cast<const char*>(cluster_.order[env_.random.peek_below(k, table_size)]);
     __builtin_prefetch(p);
     __builtin_prefetch(p + 64);
     __builtin_prefetch(p + 128);
   };
-  for (int k = 0; k < std::min(kAhead, max_draws); ++k) prefetch_pick(k);
+  for (int k = 0; k < std::min(kSlotAhead, max_draws); ++k) prefetch_slot(k);
+  for (int k = 0; k < std::min(kRecordAhead, max_draws); ++k) prefetch_record(k);
   int draws = 0;
   while (freshnodes > 0 && static_cast<int>(msg.gossip.size()) < wanted && maxiterations-- > 0) {
-    ClusterNode* candidate = cluster_.order[env_.random.below(cluster_.order.size())];
+    ClusterNode* candidate = cluster_.order[env_.random.below(table_size)];
     ++draws;
-    if (draws + kAhead - 1 < max_draws) prefetch_pick(kAhead - 1);
+    // After this draw the next one is k = 0, so the pick `draws + k` is peeked at k.
+    if (draws + kSlotAhead - 1 < max_draws) prefetch_slot(kSlotAhead - 1);
+    if (draws + kRecordAhead - 1 < max_draws) prefetch_record(kRecordAhead - 1);
     if (candidate == cluster_.myself) continue;
     if (candidate->timed_out()) continue;  // PFAIL nodes are appended below
     if ((candidate->flags & (kNodeHandshake | kNodeNoaddr)) != 0 ||
@@ -249,12 +258,12 @@ void Node::process_gossip_section(const bus::Message& msg, ClusterLink* link) {
   ClusterNode* sender = link->node != nullptr ? link->node : cluster_.lookup(msg.hdr.sender);
   ClusterNode* me = cluster_.myself;
   Millis now = now_ms();
-  // The entries' lookups are pipelined (issue 7): hash entry i+8 and prefetch its index cell,
-  // prefetch the record of entry i+4 (its cell has arrived by then), then process entry i. In a
+  // The entries' lookups are pipelined (issue 7): hash entry i+16 and prefetch its index cell,
+  // prefetch the record of entry i+8 (its cell has arrived by then), then process entry i. In a
   // big simulation every cell and record is a cache miss; this overlaps them. Hints only.
   const std::size_t count = msg.gossip.size();
-  constexpr std::size_t kCellAhead = 8;
-  constexpr std::size_t kNodeAhead = 4;
+  constexpr std::size_t kCellAhead = 16;
+  constexpr std::size_t kNodeAhead = 8;
   std::array<std::uint64_t, kCellAhead> hashes{};
   for (std::size_t i = 0; i < std::min(count, kCellAhead); ++i) {
     hashes[i] = NodeIndex::hash(msg.gossip[i].name);
