@@ -11,6 +11,7 @@
 // than Redis are all cases where Redis would read past the packet, and are noted where they happen.
 
 #include "node/bus_message.hpp"
+#include "node/buffer_pool.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -603,7 +604,7 @@ void encode(const Message& msg, std::string& out) {
 }
 
 std::string encode(const Message& msg) {
-  std::string out;
+  std::string out = take_buffer();  // capacity only: handed out empty
   encode(msg, out);
   return out;
 }

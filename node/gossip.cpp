@@ -121,7 +121,11 @@ void Node::send_ping(ClusterLink* link, bus::MsgType type) {
   wanted = std::min(wanted, freshnodes);
   int pfail_wanted = cluster_.stats_pfail_nodes;
 
-  bus::Message msg;
+  // One Message per node, reused: send_ping sets every field a PING/PONG/MEET encodes (header,
+  // gossip, hostname) and no other field is ever set on it.
+  bus::Message& msg = tx_ping_;
+  msg.gossip.clear();
+  msg.hostname.reset();
   if (!link->inbound && type == bus::MsgType::ping) link->node->ping_sent_ms = now_ms();
   msg.hdr = build_header(type);
   msg.gossip.reserve(static_cast<std::size_t>(std::max(0, wanted) + pfail_wanted));

@@ -491,6 +491,7 @@ class Node final : public Actor {
   std::string run_id_;
   int drop_packet_filter_ = -1;  // DEBUG DROP-CLUSTER-PACKET-FILTER
   bus::Message rx_message_;       // the cluster bus packet being processed (cluster_links.cpp)
+  bus::Message tx_ping_;          // send_ping's message, reused (its gossip vector keeps its capacity)
   std::uint32_t dropped_bus_types_ = 0;  // set_dropped_bus_types
   // slot_ranges() cache, keyed on cluster_.slots_generation.
   mutable std::unordered_map<const ClusterNode*, std::vector<std::pair<int, int>>> ranges_cache_;

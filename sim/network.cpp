@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "node/buffer_pool.hpp"
 #include "node/result.hpp"
 
 namespace slotlab::sim {
@@ -646,6 +647,7 @@ void Network::deliver(std::uint32_t slot, int side, Callback kind, CloseReason r
     return;
   }
   dispatch(e.host, cb);
+  recycle_buffer(std::move(cb.bytes));  // storage only (node/buffer_pool.hpp)
 }
 
 void Network::dispatch(HostId host, Held& cb) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fake_env.hpp"
+#include "node/buffer_pool.hpp"
 #include "node/cluster_state.hpp"
 
 using namespace slotlab;
@@ -138,4 +139,16 @@ TEST_CASE("Random: peeking ahead never changes the stream", "[nodetable]") {
     REQUIRE(b.back() == promised);
     REQUIRE(plain.next_u64() == peeked.next_u64());
   }
+}
+
+TEST_CASE("recycled packet buffers come back empty, with their capacity", "[nodetable]") {
+  std::string big(10000, 'x');
+  const std::size_t cap = big.capacity();
+  slotlab::recycle_buffer(std::move(big));
+  CHECK(big.empty());
+  std::string again = slotlab::take_buffer();
+  CHECK(again.empty());
+  CHECK(again.capacity() == cap);  // the pool is per thread and last-in first-out
+  std::string fresh = slotlab::take_buffer();  // pool empty now
+  CHECK(fresh.empty());
 }
