@@ -450,8 +450,10 @@ class Node final : public Actor {
   friend void register_persistence_commands(std::vector<CommandSpec>& table);
 
   // ---- nodes_conf.cpp ----
-  const std::unordered_map<const ClusterNode*, std::vector<std::pair<int, int>>>& slot_ranges() const;
+  const std::unordered_map<const ClusterNode*, std::string>& slot_ranges_text() const;
   std::string node_description(const ClusterNode* node) const;
+  std::string_view ranges_text_of(const ClusterNode* node) const;
+  std::string_view nodes_text(std::uint16_t filter) const;  // CLUSTER NODES lines (scratch buffer)
   Result<bool> load_nodes_conf();  // false: no file (fresh node)
   Result<void> save_nodes_conf(bool do_fsync);
   void save_nodes_conf_or_die(bool do_fsync);
@@ -493,8 +495,8 @@ class Node final : public Actor {
   bus::Message rx_message_;       // the cluster bus packet being processed (cluster_links.cpp)
   bus::Message tx_ping_;          // send_ping's message, reused (its gossip vector keeps its capacity)
   std::uint32_t dropped_bus_types_ = 0;  // set_dropped_bus_types
-  // slot_ranges() cache, keyed on cluster_.slots_generation.
-  mutable std::unordered_map<const ClusterNode*, std::vector<std::pair<int, int>>> ranges_cache_;
+  // slot_ranges_text() cache, keyed on cluster_.slots_generation.
+  mutable std::unordered_map<const ClusterNode*, std::string> ranges_cache_;
   mutable std::uint64_t ranges_generation_ = 0;
   mutable bool ranges_valid_ = false;
 

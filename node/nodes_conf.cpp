@@ -15,63 +15,147 @@
 // do_fsync the temporary file is fsynced and the rename is made durable (directory fsync); without
 // it nothing is synced (Storage::rename_unsynced), so a kill -9 keeps the new file and a power
 // loss may bring back the last synced one, as an unsynced Redis save may.
+#include <algorithm>
 #include <charconv>
+#include <cstring>
+#include <memory>
 
 #include "node/node.hpp"
 #include "node/strings.hpp"
 
 namespace slotlab {
 
+namespace {
+
+// CLUSTER NODES flag names in Redis's order (redisNodeFlagsTable).
+constexpr std::pair<std::uint16_t, std::string_view> kFlagNames[] = {
+    {kNodeMyself, "myself,"},       {kNodePrimary, "master,"},     {kNodeReplica, "slave,"},
+    {kNodePfail, "fail?,"},         {kNodeFail, "fail,"},          {kNodeHandshake, "handshake,"},
+    {kNodeNoaddr, "noaddr,"},       {kNodeNofailover, "nofailover,"},
+};
+constexpr std::size_t kMaxFlagsLen = [] {
+  std::size_t n = 0;
+  for (const auto& f : kFlagNames) n += f.second.size();
+  return n;
+}();
+
+// The writers below put text at p (the caller has made room) and return the new end. They are
+// what append_description's format strings were (fmt's "{}" of an integer is its plain decimal
+// form, with '-' if negative, which is what std::to_chars writes), without fmt's format-string
+// parsing and per-piece buffer checks: nodes.conf is rewritten with every new peer a node learns,
+// so a join of N nodes formats ~N^3 of these lines (issue 7).
+char* put(char* p, std::string_view s) {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+char* put_dec(char* p, std::uint64_t v) { return std::to_chars(p, p + 20, v).ptr; }
+char* put_dec(char* p, std::int64_t v) { return std::to_chars(p, p + 20, v).ptr; }
+char* put_flags(char* p, std::uint16_t flags) {
+  char* const orig = p;
+  for (const auto& [flag, name] : kFlagNames)
+    if ((flags & flag) != 0) p = put(p, name);
+  if (p == orig) p = put(p, "noflags,");
+  return p - 1;  // trailing comma
+}
+
+}  // namespace
+
 void append_node_flags(std::string& out, std::uint16_t flags) {
-  static constexpr std::pair<std::uint16_t, const char*> kTable[] = {
-      {kNodeMyself, "myself,"},       {kNodePrimary, "master,"},     {kNodeReplica, "slave,"},
-      {kNodePfail, "fail?,"},         {kNodeFail, "fail,"},          {kNodeHandshake, "handshake,"},
-      {kNodeNoaddr, "noaddr,"},       {kNodeNofailover, "nofailover,"},
-  };
-  std::size_t orig = out.size();
-  for (const auto& [flag, name] : kTable)
-    if ((flags & flag) != 0) out += name;
-  if (out.size() == orig) out += "noflags,";
-  out.pop_back();  // trailing comma
+  const std::size_t old = out.size();
+  out.resize(old + kMaxFlagsLen);
+  char* end = put_flags(out.data() + old, flags);
+  out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
 namespace {
-void append_description(std::string& ci, const ClusterNode* node, const ClusterState& cs,
-                        const std::vector<std::pair<int, int>>* ranges) {
-  ci.append(node->name.view());
-  if (!node->hostname.empty()) {
-    fmt::format_to(std::back_inserter(ci), " {}:{}@{},{} ", node->ip, node->port, node->cport, node->hostname);
-  } else {
-    fmt::format_to(std::back_inserter(ci), " {}:{}@{} ", node->ip, node->port, node->cport);
+
+// The text of CLUSTER NODES / nodes.conf is built here: a growable byte buffer written through a
+// raw pointer. Room for a line's longest form is made once (without the zero fill of
+// std::string::resize), the line is written in place, and the length set to where it ended.
+class TextBuffer {
+ public:
+  void clear() { len_ = 0; }
+  char* room(std::size_t n) {  // at least n writable bytes at the end
+    if (cap_ - len_ < n) grow(len_ + n);
+    return buf_.get() + len_;
   }
-  append_node_flags(ci, node->flags);
-  ci.push_back(' ');
+  void commit(const char* end) { len_ = static_cast<std::size_t>(end - buf_.get()); }
+  void append(std::string_view s) { commit(put_at(room(s.size()), s)); }
+  std::string_view view() const { return {buf_.get(), len_}; }
+
+ private:
+  static char* put_at(char* p, std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    return p + s.size();
+  }
+  void grow(std::size_t need) {
+    const std::size_t cap = std::max({need, cap_ * 2, std::size_t{4096}});
+    auto next = std::make_unique_for_overwrite<char[]>(cap);
+    if (len_ > 0) std::memcpy(next.get(), buf_.get(), len_);
+    buf_ = std::move(next);
+    cap_ = cap;
+  }
+  std::unique_ptr<char[]> buf_;
+  std::size_t len_ = 0;
+  std::size_t cap_ = 0;
+};
+
+// One per thread (simulations may run in several threads), reused by every node's every save:
+// the text is copied out (to the Storage, or to the reply) before the next one is built.
+TextBuffer& scratch_text() {
+  thread_local TextBuffer buf;
+  return buf;
+}
+
+// clusterGenNodeDescription. `ranges` is the node's slot ranges as CLUSTER NODES writes them
+// (" 0-5460 5462", see slot_ranges_text), empty if it owns no slot.
+void append_description(TextBuffer& ci, const ClusterNode* node, const ClusterState& cs, std::string_view ranges) {
+  // Everything but the open slots, in its longest form: two node ids, three 20-digit numbers, two
+  // 5-digit ports, nine one-character separators (' ' ':' '@' ',' ' ' ' ' ' ' ' ' ' '),
+  // " disconnected", and the ranges.
+  const std::size_t bound = 2 * kNodeIdLen + node->ip.size() + node->hostname.size() + kMaxFlagsLen +
+                            3 * 20 + 2 * 5 + 9 + sizeof(" disconnected") + ranges.size();
+  char* p = ci.room(bound);
+  p = put(p, node->name.view());
+  *p++ = ' ';
+  p = put(p, node->ip);
+  *p++ = ':';
+  p = put_dec(p, std::uint64_t{node->port});
+  *p++ = '@';
+  p = put_dec(p, std::uint64_t{node->cport});
+  if (!node->hostname.empty()) {
+    *p++ = ',';
+    p = put(p, node->hostname);
+  }
+  *p++ = ' ';
+  p = put_flags(p, node->flags);
+  *p++ = ' ';
   if (node->primary != nullptr) {
-    ci.append(node->primary->name.view());
+    p = put(p, node->primary->name.view());
   } else {
-    ci.push_back('-');
+    *p++ = '-';
   }
   std::uint64_t epoch = node->config_epoch.v;
   if (node->is_replica() && node->primary != nullptr) epoch = node->primary->config_epoch.v;
-  fmt::format_to(std::back_inserter(ci), " {} {} {} {}", node->ping_sent_ms, node->pong_received_ms, epoch,
-                 (node->link != nullptr || node->is_myself()) ? "connected" : "disconnected");
-  if (ranges != nullptr) {
-    for (auto [a, b] : *ranges) {
-      if (a == b) {
-        fmt::format_to(std::back_inserter(ci), " {}", a);
-      } else {
-        fmt::format_to(std::back_inserter(ci), " {}-{}", a, b);
-      }
-    }
-  }
+  *p++ = ' ';
+  p = put_dec(p, std::int64_t{node->ping_sent_ms});
+  *p++ = ' ';
+  p = put_dec(p, std::int64_t{node->pong_received_ms});
+  *p++ = ' ';
+  p = put_dec(p, epoch);
+  p = put(p, (node->link != nullptr || node->is_myself()) ? std::string_view(" connected") : std::string_view(" disconnected"));
+  p = put(p, ranges);
+  ci.commit(p);
   if (node->is_myself() && cs.open_slots.any()) {
+    std::string open;
     for (int j = 0; j < kSlotCount; ++j) {
       if (const ClusterNode* to = cs.open_slots.migrating(j)) {
-        fmt::format_to(std::back_inserter(ci), " [{}->-{}]", j, to->name.view());
+        fmt::format_to(std::back_inserter(open), " [{}->-{}]", j, to->name.view());
       } else if (const ClusterNode* from = cs.open_slots.importing(j)) {
-        fmt::format_to(std::back_inserter(ci), " [{}-<-{}]", j, from->name.view());
+        fmt::format_to(std::back_inserter(open), " [{}-<-{}]", j, from->name.view());
       }
     }
+    ci.append(open);
   }
 }
 
@@ -97,18 +181,37 @@ bool leading_int(std::string_view s, long long& out) {
 
 }  // namespace
 
-// Slot ranges per node, from the slot table (clusterGenNodesSlotsInfo), cached until the slot
-// table changes: CLUSTER NODES is polled often and slots rarely move.
-const std::unordered_map<const ClusterNode*, std::vector<std::pair<int, int>>>& Node::slot_ranges() const {
+// Slot ranges per node, from the slot table (clusterGenNodesSlotsInfo), as the text CLUSTER NODES
+// puts after a node's link state (" 0-5460 5462"), cached until the slot table changes: CLUSTER
+// NODES is polled often, nodes.conf is rewritten often, and slots rarely move.
+const std::unordered_map<const ClusterNode*, std::string>& Node::slot_ranges_text() const {
   if (ranges_generation_ == cluster_.slots_generation && ranges_valid_) return ranges_cache_;
   ranges_cache_.clear();
   const auto& slots = cluster_.slots;
   int i = 0;
+  char buf[24];
   while (i < kSlotCount) {
     const ClusterNode* owner = slots[static_cast<std::size_t>(i)];
     int j = i + 1;
+    // The run of `owner`: eight entries at a time while a whole block is its, then one by one.
+    const auto o = reinterpret_cast<std::uintptr_t>(owner);
+    while (j + 8 <= kSlotCount) {
+      const ClusterNode* const* b = slots.data() + j;
+      auto x = [&](int k) { return reinterpret_cast<std::uintptr_t>(b[k]) ^ o; };
+      if ((x(0) | x(1) | x(2) | x(3) | x(4) | x(5) | x(6) | x(7)) != 0) break;
+      j += 8;
+    }
     while (j < kSlotCount && slots[static_cast<std::size_t>(j)] == owner) ++j;
-    if (owner != nullptr) ranges_cache_[owner].emplace_back(i, j - 1);
+    if (owner != nullptr) {
+      char* p = buf;
+      *p++ = ' ';
+      p = put_dec(p, std::uint64_t(i));
+      if (j - 1 != i) {
+        *p++ = '-';
+        p = put_dec(p, std::uint64_t(j - 1));
+      }
+      ranges_cache_[owner].append(buf, p);
+    }
     i = j;
   }
   ranges_generation_ = cluster_.slots_generation;
@@ -116,37 +219,48 @@ const std::unordered_map<const ClusterNode*, std::vector<std::pair<int, int>>>& 
   return ranges_cache_;
 }
 
-std::string Node::node_description(const ClusterNode* node) const {
-  const auto& ranges = slot_ranges();
-  std::string ci;
+// A node's slot ranges text, empty if it owns no slot. Only nodes with slots are looked up: a node
+// owns a slot in the table exactly when the slot's bit is set in its bitmap (add_slot / del_slot
+// change both), so numslots == 0 means no entry.
+std::string_view Node::ranges_text_of(const ClusterNode* node) const {
+  if (node->numslots == 0) return {};
+  const auto& ranges = slot_ranges_text();
   auto it = ranges.find(node);
-  append_description(ci, node, cluster_, it == ranges.end() ? nullptr : &it->second);
-  return ci;
+  return it == ranges.end() ? std::string_view() : std::string_view(it->second);
 }
 
-std::string Node::cluster_nodes_text(std::uint16_t filter) const {
-  const auto& ranges = slot_ranges();
-  std::string ci;
-  ci.reserve(cluster_.order.size() * 128);
+std::string Node::node_description(const ClusterNode* node) const {
+  TextBuffer& ci = scratch_text();
+  ci.clear();
+  append_description(ci, node, cluster_, ranges_text_of(node));
+  return std::string(ci.view());
+}
+
+// The CLUSTER NODES lines of every node not flagged in `filter`, in node-id order, into the
+// thread's scratch buffer (valid until the next call).
+std::string_view Node::nodes_text(std::uint16_t filter) const {
+  TextBuffer& ci = scratch_text();
+  ci.clear();
   for (const auto& [id, node] : cluster_.nodes) {
     if ((node->flags & filter) != 0) continue;
-    auto it = ranges.find(node.get());
-    append_description(ci, node.get(), cluster_, it == ranges.end() ? nullptr : &it->second);
-    ci.push_back('\n');
+    append_description(ci, node.get(), cluster_, ranges_text_of(node.get()));
+    ci.append("\n");
   }
-  return ci;
+  return ci.view();
 }
+
+std::string Node::cluster_nodes_text(std::uint16_t filter) const { return std::string(nodes_text(filter)); }
 
 Result<void> Node::save_nodes_conf(bool do_fsync) {
   // Redis clears SAVE_CONFIG first, and FSYNC_CONFIG only when it syncs.
   cluster_.todo_before_sleep &= ~static_cast<std::uint32_t>(kTodoSaveConfig);
   if (do_fsync) cluster_.todo_before_sleep &= ~static_cast<std::uint32_t>(kTodoFsyncConfig);
-  std::string ci = cluster_nodes_text(kNodeHandshake);
-  fmt::format_to(std::back_inserter(ci), "vars currentEpoch {} lastVoteEpoch {}\n", cluster_.current_epoch.v,
-                 cluster_.last_vote_epoch);
+  nodes_text(kNodeHandshake);
+  TextBuffer& ci = scratch_text();
+  ci.append(fmt::format("vars currentEpoch {} lastVoteEpoch {}\n", cluster_.current_epoch.v, cluster_.last_vote_epoch));
   const std::string& name = config_.cluster_config_file;
   std::string tmp = name + ".tmp";
-  if (auto r = env_.storage.write(tmp, ci); !r) return r.error();
+  if (auto r = env_.storage.write(tmp, ci.view()); !r) return r.error();
   if (do_fsync) {
     if (auto r = env_.storage.fsync(tmp); !r) return r.error();
     if (auto r = env_.storage.rename(tmp, name); !r) return r.error();

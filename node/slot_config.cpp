@@ -9,10 +9,20 @@
 // a TAKEOVER assigned one without consensus. Nodes that learn about a newer claim rebind the slot;
 // nodes that see an older claim send the claimer an UPDATE about the newer owner.
 #include <algorithm>
+#include <cstring>
 
 #include "node/node.hpp"
 
 namespace slotlab {
+
+namespace {
+// Word w (slots 64w .. 64w+63) of a slot bitmap; zero when none of them is set.
+std::uint64_t bitmap_word(const bus::SlotBitmap& bm, int w) {
+  std::uint64_t word;
+  std::memcpy(&word, bm.bytes.data() + static_cast<std::size_t>(w) * 8, sizeof word);
+  return word;
+}
+}  // namespace
 
 std::unique_ptr<ClusterNode> Node::create_node(const NodeId* name, std::uint16_t flags) {
   auto node = std::make_unique<ClusterNode>();
@@ -275,7 +285,17 @@ void Node::update_slots_config_with(ClusterNode* sender, std::uint64_t sender_co
   // Slots we lose while still holding keys in them (dirty_slots).
   std::vector<int> dirty_slots;
 
+  // Slot by slot, in ascending order, skipping 64-slot words where nothing can happen: a slot
+  // the sender neither claims in `slots` nor owns in our table is left alone by the loop body,
+  // and the table names the sender exactly where its bitmap has the slot's bit (add_slot and
+  // del_slot, the only writers of either, change both). Checked as one word of each bitmap
+  // instead of 64 table entries: during a join every primary's first PING or PONG brings here
+  // a claim of 16384/N slots (issue 7).
   for (int j = 0; j < kSlotCount; ++j) {
+    if (j % 64 == 0 && (bitmap_word(slots, j / 64) | bitmap_word(sender->slots, j / 64)) == 0) {
+      j += 63;
+      continue;
+    }
     auto s = static_cast<size_t>(j);
     if (slots.test(static_cast<Slot>(j))) {
       ++sender_slots;
