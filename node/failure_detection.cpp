@@ -115,23 +115,28 @@ void Node::update_cluster_state() {
     return;
 
   ClusterHealth new_state = ClusterHealth::ok;
-  if (config_.cluster_require_full_coverage) {
-    for (const ClusterNode* owner : cluster_.slots) {
-      if (owner == nullptr || owner->failed()) {
-        new_state = ClusterHealth::fail;
-        break;
-      }
-    }
-  }
 
+  // Full coverage (Redis walks the 16384 slots: FAIL if one is unassigned or its owner is FAIL)
+  // is read from the nodes instead, with the same answer: the slot table names node n exactly
+  // where n's bitmap has the bit (add_slot / del_slot change both) and numslots counts those bits,
+  // so the slots are all assigned iff the numslots add up to 16384, and some slot's owner is FAIL
+  // iff a FAIL node has numslots > 0. N nodes instead of 16384 slots, in the loop that is here
+  // anyway; during a join every node runs this on every cron (issue 7).
   int reachable = 0;
+  int assigned = 0;
+  bool failed_owner = false;
   cluster_.size = 0;
   for (const ClusterNode* n : cluster_.order) {
+    if (n->numslots > 0) {
+      assigned += n->numslots;
+      if (n->failed()) failed_owner = true;
+    }
     if (n->is_primary() && n->numslots > 0) {
       ++cluster_.size;
       if ((n->flags & (kNodeFail | kNodePfail)) == 0) ++reachable;
     }
   }
+  if (config_.cluster_require_full_coverage && (assigned != kSlotCount || failed_owner)) new_state = ClusterHealth::fail;
   int needed_quorum = cluster_.size / 2 + 1;
   if (reachable < needed_quorum) {
     new_state = ClusterHealth::fail;

@@ -221,6 +221,11 @@ void Node::check_invariants() const {
                          fmt::format("slot {} owned by {} but not in its bitmap", s, owner->name.view()));
     }
   }
+  SLOTLAB_ASSERT(nodes_by_name_.size() == cluster_.nodes.size());
+  {
+    std::size_t i = 0;
+    for (const auto& [id, n] : cluster_.nodes) SLOTLAB_ASSERT(nodes_by_name_[i++] == n.get());
+  }
   int in_bitmaps = 0;
   for (const ClusterNode* n : cluster_.order) {
     SLOTLAB_ASSERT(n->numslots == static_cast<int>(n->slots.count()));

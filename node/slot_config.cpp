@@ -38,6 +38,7 @@ ClusterNode* Node::add_node(std::unique_ptr<ClusterNode> node) {
   SLOTLAB_ASSERT_MSG(inserted, "node added twice");
   cluster_.by_name.insert(raw);
   cluster_.order.push_back(raw);
+  by_name_insert(raw);
   trace(TraceKind::node_added, raw->name);
   return raw;
 }
@@ -70,6 +71,7 @@ void Node::del_node(ClusterNode* delnode) {
   auto it = cluster_.nodes.find(name);
   SLOTLAB_ASSERT(it != cluster_.nodes.end() && it->second.get() == delnode);
   cluster_.order.erase(std::find(cluster_.order.begin(), cluster_.order.end(), delnode));
+  by_name_erase(delnode);
   cluster_.by_name.erase(name, delnode);
   cluster_.nodes.erase(it);
 }
@@ -80,10 +82,26 @@ void Node::rename_node(ClusterNode* node, const NodeId& new_name) {
   SLOTLAB_ASSERT(!handle.empty());
   handle.key() = new_name;
   cluster_.by_name.erase(node->name, node);
+  by_name_erase(node);
   node->name = new_name;
   auto res = cluster_.nodes.insert(std::move(handle));
   SLOTLAB_ASSERT(res.inserted);
   cluster_.by_name.insert(node);
+  by_name_insert(node);
+}
+
+// nodes_by_name_: the node table in id order, as a vector (see node.hpp).
+void Node::by_name_insert(ClusterNode* n) {
+  auto at = std::lower_bound(nodes_by_name_.begin(), nodes_by_name_.end(), n,
+                             [](const ClusterNode* a, const ClusterNode* b) { return a->name < b->name; });
+  nodes_by_name_.insert(at, n);
+}
+
+void Node::by_name_erase(ClusterNode* n) {
+  auto at = std::lower_bound(nodes_by_name_.begin(), nodes_by_name_.end(), n,
+                             [](const ClusterNode* a, const ClusterNode* b) { return a->name < b->name; });
+  SLOTLAB_ASSERT(at != nodes_by_name_.end() && *at == n);
+  nodes_by_name_.erase(at);
 }
 
 // The FORGET blacklist: a forgotten node may not be re-added from gossip for 60 s, which gives

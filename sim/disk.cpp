@@ -23,11 +23,33 @@ Result<void> SimDisk::check_writable(std::string_view op, std::string_view name)
   return make_error(Errc::io, std::string(op) + " " + std::string(name) + ": I/O error (injected)");
 }
 
+void SimDisk::recycle(std::string&& buf) {
+  // Keep the two largest, up to 1 MB each (nodes.conf of 2,000 nodes is ~300 KB; a big RDB or AOF
+  // buffer is not worth holding on to).
+  constexpr std::size_t kMaxSpare = std::size_t{1} << 20;
+  std::string* smaller = spare_[0].capacity() <= spare_[1].capacity() ? &spare_[0] : &spare_[1];
+  if (buf.capacity() > smaller->capacity() && buf.capacity() <= kMaxSpare) {
+    *smaller = std::move(buf);
+    smaller->clear();
+  }
+}
+
+void SimDisk::take_spare(std::string& into) {
+  std::string* larger = spare_[0].capacity() >= spare_[1].capacity() ? &spare_[0] : &spare_[1];
+  if (larger->capacity() > into.capacity()) {
+    std::string got = std::move(*larger);
+    *larger = std::string();
+    recycle(std::move(into));
+    into = std::move(got);
+  }
+}
+
 Result<void> SimDisk::write(std::string_view name, std::string_view data) {
   if (auto ok = check_writable("write", name); !ok) return ok;
   auto it = files_.find(name);
   if (it == files_.end()) it = files_.emplace(std::string(name), File{}).first;
   File& f = it->second;
+  if (f.current.capacity() < data.size()) take_spare(f.current);
   f.current.assign(data);
   f.dirty = true;
   f.appends_only = false;
@@ -72,6 +94,7 @@ Result<void> SimDisk::fsync(std::string_view name) {
   ++stats_.fsyncs;
   if (lose_fsyncs_) return {};  // the lying disk: success reported, nothing made durable
   File& f = it->second;
+  if (f.durable.capacity() < f.current.size()) take_spare(f.durable);
   f.durable = f.current;
   f.entry_durable = true;
   f.dirty = false;
@@ -87,10 +110,13 @@ Result<void> SimDisk::rename(std::string_view from, std::string_view to) {
   files_.erase(it);
   moved.entry_durable = true;  // the rename itself is durable (see disk.hpp)
   auto dst = files_.find(to);
-  if (dst == files_.end())
+  if (dst == files_.end()) {
     files_.emplace(std::string(to), std::move(moved));
-  else
+  } else {
+    recycle(std::move(dst->second.current));
+    recycle(std::move(dst->second.durable));
     dst->second = std::move(moved);
+  }
   return {};
 }
 
@@ -114,6 +140,9 @@ Result<void> SimDisk::rename_unsynced(std::string_view from, std::string_view to
   next.durable = old.entry_durable ? std::move(old.durable) : std::string();
   next.dirty = true;
   next.appends_only = false;  // never torn: the whole old file or nothing comes back
+  recycle(std::move(old.current));
+  if (!next.entry_durable) recycle(std::move(old.durable));
+  recycle(std::move(moved.durable));
   old = std::move(next);
   return {};
 }

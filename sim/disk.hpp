@@ -19,6 +19,7 @@
 //    its fault switches until the harness clears them.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -94,6 +95,12 @@ class SimDisk final : public Storage {
 
   Result<void> check_writable(std::string_view op, std::string_view name);
   bool take_fsync_failure(std::string_view name);
+  // Buffers of replaced file contents, kept for the next new content instead of being freed: a
+  // node writes nodes.conf.tmp and renames it over nodes.conf on every save (in a 1,000-node join,
+  // ~1,000 saves of ~150 KB per node), and a fresh large allocation per save is costly (glibc
+  // consolidates its small free chunks on every large request). Contents are unaffected.
+  void recycle(std::string&& buf);
+  void take_spare(std::string& into);
 
   std::map<std::string, File, std::less<>> files_;
   Rng rng_;
@@ -103,6 +110,7 @@ class SimDisk final : public Storage {
   bool lose_fsyncs_ = false;
   bool fail_writes_ = false;
   bool torn_writes_ = false;
+  std::array<std::string, 2> spare_;  // see recycle()
   DiskStats stats_;
 };
 
