@@ -180,6 +180,15 @@ struct MigrateOp {
   std::string username, password;
 };
 
+// Every slot owner's CLUSTER NODES slot ranges (" 0-5460 5462"), computed from the slot table
+// (Node::slot_ranges_text).
+struct SlotRangesText {
+  std::vector<const ClusterNode*> owners;                        // sorted by address (lookup only)
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> spans;    // owners[i]'s text: offset, length
+  std::string text;
+  std::string_view of(const ClusterNode* n) const;               // empty if n owns no slot
+};
+
 class Node final : public Actor {
  public:
   Node(Env env, NodeConfig config);
@@ -450,7 +459,7 @@ class Node final : public Actor {
   friend void register_persistence_commands(std::vector<CommandSpec>& table);
 
   // ---- nodes_conf.cpp ----
-  const std::unordered_map<const ClusterNode*, std::string>& slot_ranges_text() const;
+  const SlotRangesText& slot_ranges_text() const;
   std::string node_description(const ClusterNode* node) const;
   std::string_view ranges_text_of(const ClusterNode* node) const;
   std::string_view nodes_text(std::uint16_t filter) const;  // CLUSTER NODES lines (scratch buffer)
@@ -498,7 +507,7 @@ class Node final : public Actor {
   bus::Message tx_ping_;          // send_ping's message, reused (its gossip vector keeps its capacity)
   std::uint32_t dropped_bus_types_ = 0;  // set_dropped_bus_types
   // slot_ranges_text() cache, keyed on cluster_.slots_generation.
-  mutable std::unordered_map<const ClusterNode*, std::string> ranges_cache_;
+  mutable SlotRangesText ranges_cache_;
   mutable std::uint64_t ranges_generation_ = 0;
   mutable bool ranges_valid_ = false;
   // cluster_.nodes in its order (node id), as a vector, kept in step by add_node / del_node /

@@ -183,13 +183,20 @@ bool leading_int(std::string_view s, long long& out) {
 
 // Slot ranges per node, from the slot table (clusterGenNodesSlotsInfo), as the text CLUSTER NODES
 // puts after a node's link state (" 0-5460 5462"), cached until the slot table changes: CLUSTER
-// NODES is polled often, nodes.conf is rewritten often, and slots rarely move.
-const std::unordered_map<const ClusterNode*, std::string>& Node::slot_ranges_text() const {
-  if (ranges_generation_ == cluster_.slots_generation && ranges_valid_) return ranges_cache_;
-  ranges_cache_.clear();
+// NODES is polled often, nodes.conf is rewritten often, and slots rarely move. The cache is flat
+// (the owners sorted by address, each with its span of one text buffer), so that the lookup for
+// every line of a save stays in a few cache lines; the order of the owners only serves the lookup,
+// the text of each is its runs in slot order.
+const SlotRangesText& Node::slot_ranges_text() const {
+  SlotRangesText& rc = ranges_cache_;
+  if (ranges_generation_ == cluster_.slots_generation && ranges_valid_) return rc;
+  struct Run {
+    const ClusterNode* owner;
+    int first, last;
+  };
+  std::vector<Run> runs;
   const auto& slots = cluster_.slots;
   int i = 0;
-  char buf[24];
   while (i < kSlotCount) {
     const ClusterNode* owner = slots[static_cast<std::size_t>(i)];
     int j = i + 1;
@@ -202,21 +209,41 @@ const std::unordered_map<const ClusterNode*, std::string>& Node::slot_ranges_tex
       j += 8;
     }
     while (j < kSlotCount && slots[static_cast<std::size_t>(j)] == owner) ++j;
-    if (owner != nullptr) {
-      char* p = buf;
-      *p++ = ' ';
-      p = put_dec(p, std::uint64_t(i));
-      if (j - 1 != i) {
-        *p++ = '-';
-        p = put_dec(p, std::uint64_t(j - 1));
-      }
-      ranges_cache_[owner].append(buf, p);
-    }
+    if (owner != nullptr) runs.push_back({owner, i, j - 1});
     i = j;
+  }
+  // Group by owner; stable, so each owner's runs stay in slot order.
+  std::stable_sort(runs.begin(), runs.end(),
+                   [](const Run& x, const Run& y) { return std::less<const ClusterNode*>()(x.owner, y.owner); });
+  rc.owners.clear();
+  rc.spans.clear();
+  rc.text.clear();
+  char buf[24];
+  for (const Run& r : runs) {
+    if (rc.owners.empty() || rc.owners.back() != r.owner) {
+      rc.owners.push_back(r.owner);
+      rc.spans.emplace_back(static_cast<std::uint32_t>(rc.text.size()), 0);
+    }
+    char* p = buf;
+    *p++ = ' ';
+    p = put_dec(p, std::uint64_t(r.first));
+    if (r.last != r.first) {
+      *p++ = '-';
+      p = put_dec(p, std::uint64_t(r.last));
+    }
+    rc.text.append(buf, p);
+    rc.spans.back().second = static_cast<std::uint32_t>(rc.text.size()) - rc.spans.back().first;
   }
   ranges_generation_ = cluster_.slots_generation;
   ranges_valid_ = true;
-  return ranges_cache_;
+  return rc;
+}
+
+std::string_view SlotRangesText::of(const ClusterNode* n) const {
+  auto it = std::lower_bound(owners.begin(), owners.end(), n, std::less<const ClusterNode*>());
+  if (it == owners.end() || *it != n) return {};
+  const auto& [offset, len] = spans[static_cast<std::size_t>(it - owners.begin())];
+  return std::string_view(text).substr(offset, len);
 }
 
 // A node's slot ranges text, empty if it owns no slot. Only nodes with slots are looked up: a node
@@ -224,9 +251,7 @@ const std::unordered_map<const ClusterNode*, std::string>& Node::slot_ranges_tex
 // change both), so numslots == 0 means no entry.
 std::string_view Node::ranges_text_of(const ClusterNode* node) const {
   if (node->numslots == 0) return {};
-  const auto& ranges = slot_ranges_text();
-  auto it = ranges.find(node);
-  return it == ranges.end() ? std::string_view() : std::string_view(it->second);
+  return slot_ranges_text().of(node);
 }
 
 std::string Node::node_description(const ClusterNode* node) const {
