@@ -110,12 +110,14 @@ class Random {
   std::uint64_t below(std::uint64_t n) { return n == 0 ? 0 : next_u64() % n; }
   // What the k-th next call of below(n) will return (k = 0: the next one), without consuming it;
   // k < kLookahead. For prefetch hints (the gossip section's random picks), never for decisions.
-  std::uint64_t peek_below(int k, std::uint64_t n) {
+  std::uint64_t peek_below(int k, std::uint64_t n) { return n == 0 ? 0 : peek_u64(k) % n; }
+  // What the k-th next call of next_u64() will return, without consuming it; k < kLookahead.
+  std::uint64_t peek_u64(int k) {
     while (ahead_count_ <= k) {
       ahead_[(ahead_head_ + ahead_count_) % kLookahead] = generate();
       ++ahead_count_;
     }
-    return n == 0 ? 0 : ahead_[(ahead_head_ + k) % kLookahead] % n;
+    return ahead_[(ahead_head_ + k) % kLookahead];
   }
 
  protected:

@@ -131,33 +131,46 @@ void Node::send_ping(ClusterLink* link, bus::MsgType type) {
   msg.gossip.reserve(static_cast<std::size_t>(std::max(0, wanted) + pfail_wanted));
 
   int maxiterations = wanted * 3;
-  // Prefetch hints (issue 7): the random picks are known in advance (peek_below does not consume
-  // the stream), so the records of the picks 8 draws ahead are requested while this one is used.
-  // At most one hint per draw, and only the draws this loop can make (the peeked values stay in
-  // the stream for whoever draws next).
-  // Two stages, because the node table's pointer array is itself cold: the slot of the pick 14
-  // draws ahead, then the record of the pick 7 draws ahead (its slot has arrived by then).
+  // Prefetch hints (issue 7): the random picks are known in advance (Random::peek_u64 does not
+  // consume the stream), so each pick's record is requested a few draws before it is used. Two
+  // stages, because the node table's pointer array is itself cold: the slot of the pick 14 draws
+  // ahead, then the record of the pick 7 draws ahead (its slot has arrived by then). Each pick's
+  // index is computed once, when it is first peeked, and kept in `ring` (one modulo per draw
+  // instead of three); the draw itself still consumes the stream, and the value consumed is
+  // checked to be the one peeked. Only the draws this loop can make are peeked (the peeked values
+  // stay in the stream for whoever draws next).
   constexpr int kSlotAhead = 14;
   constexpr int kRecordAhead = 7;
-  static_assert(kSlotAhead < Random::kLookahead);
+  constexpr int kRing = 16;
+  static_assert(kSlotAhead < Random::kLookahead && kSlotAhead <= kRing);
   const int max_draws = freshnodes > 0 && wanted > 0 ? std::max(0, maxiterations) : 0;
   const std::uint64_t table_size = cluster_.order.size();
-  auto prefetch_slot = [&](int k) { __builtin_prefetch(&cluster_.order[env_.random.peek_below(k, table_size)]); };
-  auto prefetch_record = [&](int k) {
-    const char* p = reinterpret_cast<const char*>(cluster_.order[env_.random.peek_below(k, table_size)]);
+  std::array<std::uint64_t, kRing> ring_raw{};
+  std::array<std::uint64_t, kRing> ring_index{};
+  int draws = 0;
+  auto peek = [&](int d) {  // pick number d (d >= draws), peeked and its slot prefetched
+    const std::uint64_t raw = env_.random.peek_u64(d - draws);
+    ring_raw[static_cast<std::size_t>(d % kRing)] = raw;
+    ring_index[static_cast<std::size_t>(d % kRing)] = raw % table_size;
+    __builtin_prefetch(&cluster_.order[raw % table_size]);
+  };
+  auto prefetch_record = [&](int d) {
+    const char* p = reinterpret_cast<const char*>(cluster_.order[ring_index[static_cast<std::size_t>(d % kRing)]]);
     __builtin_prefetch(p);
     __builtin_prefetch(p + 64);
     __builtin_prefetch(p + 128);
   };
-  for (int k = 0; k < std::min(kSlotAhead, max_draws); ++k) prefetch_slot(k);
-  for (int k = 0; k < std::min(kRecordAhead, max_draws); ++k) prefetch_record(k);
-  int draws = 0;
+  for (int d = 0; d < std::min(kSlotAhead, max_draws); ++d) peek(d);
+  for (int d = 0; d < std::min(kRecordAhead, max_draws); ++d) prefetch_record(d);
   while (freshnodes > 0 && static_cast<int>(msg.gossip.size()) < wanted && maxiterations-- > 0) {
-    ClusterNode* candidate = cluster_.order[env_.random.below(table_size)];
+    const int d = draws;
+    // below(table_size) is next_u64() % table_size, and the pick was peeked from that very value.
+    const std::uint64_t raw = env_.random.next_u64();
+    SLOTLAB_ASSERT(raw == ring_raw[static_cast<std::size_t>(d % kRing)]);
+    ClusterNode* candidate = cluster_.order[ring_index[static_cast<std::size_t>(d % kRing)]];
     ++draws;
-    // After this draw the next one is k = 0, so the pick `draws + k` is peeked at k.
-    if (draws + kSlotAhead - 1 < max_draws) prefetch_slot(kSlotAhead - 1);
-    if (draws + kRecordAhead - 1 < max_draws) prefetch_record(kRecordAhead - 1);
+    if (d + kSlotAhead < max_draws) peek(d + kSlotAhead);
+    if (d + kRecordAhead < max_draws) prefetch_record(d + kRecordAhead);
     if (candidate == cluster_.myself) continue;
     if (candidate->timed_out()) continue;  // PFAIL nodes are appended below
     if ((candidate->flags & (kNodeHandshake | kNodeNoaddr)) != 0 ||
