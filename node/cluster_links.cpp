@@ -21,7 +21,7 @@ ClusterLink* Node::create_link(ClusterNode* node, ConnId conn, bool inbound) {
   link->connected = inbound;
   ClusterLink* raw = link.get();
   if (!inbound) node->link = raw;
-  links_.emplace(conn, std::move(link));
+  links_.insert(conn, std::move(link));
   return raw;
 }
 
@@ -35,10 +35,9 @@ void Node::free_link(ClusterLink* link) {
       link->node->inbound_link = nullptr;
     }
   }
-  auto it = links_.find(link->conn);
-  SLOTLAB_ASSERT_MSG(it != links_.end() && it->second.get() == link, "freeing an unknown cluster link");
+  SLOTLAB_ASSERT_MSG(links_.find(link->conn) == link, "freeing an unknown cluster link");
   if (!link->closed_by_peer) env_.transport.close(link->conn);
-  links_.erase(it);
+  links_.take(link->conn);  // destroys the link
 }
 
 void Node::set_inbound_link(ClusterNode* node, ClusterLink* link) {

@@ -54,6 +54,79 @@ struct ClusterLink {
   std::string pending_out;       // outbound: queued while the connect is in progress
 };
 
+// The node's cluster links by connection id (lookup only, never iterated): open addressing with
+// linear probing, one 16-byte cell per link, at most half full, owning the links. Every bus packet
+// received starts with this lookup; std::unordered_map cost a bucket and a list node (two cache
+// misses in a big simulation) before the link itself (issue 7).
+class LinkTable {
+ public:
+  LinkTable() = default;
+  LinkTable(const LinkTable&) = delete;
+  LinkTable& operator=(const LinkTable&) = delete;
+  ~LinkTable() {
+    for (const Cell& c : cells_) delete c.link;
+  }
+  ClusterLink* find(ConnId conn) const {
+    if (cells_.empty()) return nullptr;
+    for (std::size_t i = slot_of(conn);; i = (i + 1) & mask_) {
+      if (cells_[i].link == nullptr) return nullptr;
+      if (cells_[i].conn == conn) return cells_[i].link;
+    }
+  }
+  // `conn` must not be in the table yet.
+  void insert(ConnId conn, std::unique_ptr<ClusterLink> link) {
+    if ((size_ + 1) * 2 > cells_.size()) grow();
+    place(Cell{conn, link.release()});
+    ++size_;
+  }
+  // Removes `conn`'s link and hands it back (nullptr if there is none).
+  std::unique_ptr<ClusterLink> take(ConnId conn) {
+    if (cells_.empty()) return nullptr;
+    std::size_t i = slot_of(conn);
+    while (cells_[i].conn != conn || cells_[i].link == nullptr) {
+      if (cells_[i].link == nullptr) return nullptr;
+      i = (i + 1) & mask_;
+    }
+    std::unique_ptr<ClusterLink> out(cells_[i].link);
+    // Backward-shift deletion (as NodeIndex::erase).
+    std::size_t hole = i;
+    for (std::size_t j = (hole + 1) & mask_; cells_[j].link != nullptr; j = (j + 1) & mask_) {
+      std::size_t home = slot_of(cells_[j].conn);
+      bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+      if (!stays) {
+        cells_[hole] = cells_[j];
+        hole = j;
+      }
+    }
+    cells_[hole] = Cell{};
+    --size_;
+    return out;
+  }
+  std::size_t size() const { return size_; }
+
+ private:
+  struct Cell {
+    ConnId conn = 0;
+    ClusterLink* link = nullptr;
+  };
+  std::size_t slot_of(ConnId conn) const { return static_cast<std::size_t>((conn * 0x9e3779b97f4a7c15ull) >> 20) & mask_; }
+  void place(const Cell& cell) {
+    std::size_t i = slot_of(cell.conn);
+    while (cells_[i].link != nullptr) i = (i + 1) & mask_;
+    cells_[i] = cell;
+  }
+  void grow() {
+    std::vector<Cell> old = std::move(cells_);
+    cells_.assign(old.empty() ? 16 : old.size() * 2, Cell{});
+    mask_ = cells_.size() - 1;
+    for (const Cell& c : old)
+      if (c.link != nullptr) place(c);
+  }
+  std::vector<Cell> cells_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+};
+
 struct FailureReport {
   ClusterNode* sender = nullptr;
   Millis time_ms = 0;

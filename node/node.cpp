@@ -110,8 +110,8 @@ void Node::on_accept(ListenerKind kind, ConnId conn, const Endpoint& peer) {
 
 void Node::on_connected(ConnId conn) {
   if (crashed_ || !started_) return;
-  if (auto it = links_.find(conn); it != links_.end()) {
-    link_on_connected(it->second.get());
+  if (ClusterLink* link = links_.find(conn)) {
+    link_on_connected(link);
   } else if (conn == primary_link_.conn) {
     primary_link_on_connected();
   } else if (MigrateSocket* m = migrate_socket_for(conn)) {
@@ -122,8 +122,8 @@ void Node::on_connected(ConnId conn) {
 
 void Node::on_bytes(ConnId conn, std::string_view bytes) {
   if (crashed_ || !started_) return;
-  if (auto it = links_.find(conn); it != links_.end()) {
-    link_on_bytes(it->second.get(), bytes);
+  if (ClusterLink* link = links_.find(conn)) {
+    link_on_bytes(link, bytes);
   } else if (auto ct = clients_.find(conn); ct != clients_.end()) {
     client_on_bytes(*ct->second, bytes);
   } else if (conn == primary_link_.conn && conn != kNoConn) {
@@ -136,8 +136,7 @@ void Node::on_bytes(ConnId conn, std::string_view bytes) {
 
 void Node::on_closed(ConnId conn, CloseReason reason) {
   if (crashed_ || !started_) return;
-  if (auto it = links_.find(conn); it != links_.end()) {
-    ClusterLink* link = it->second.get();
+  if (ClusterLink* link = links_.find(conn)) {
     if (!link->inbound && !link->connected && link->node != nullptr) {
       logf(LogLevel::verbose, "Connection with Node {} at {}:{} failed: {}", link->node->name.view(),
            link->node->ip, link->node->cport,

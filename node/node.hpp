@@ -518,7 +518,7 @@ class Node final : public Actor {
 
   // Connections. Lookup only: iteration order of these maps never influences behaviour.
   std::unordered_map<ConnId, std::unique_ptr<Client>> clients_;
-  std::unordered_map<ConnId, std::unique_ptr<ClusterLink>> links_;
+  LinkTable links_;
   std::vector<Client*> replicas_;  // our replicas, in attach order (deterministic feed order)
   std::vector<ConnId> clients_to_close_;  // over an output-buffer limit, in the order they were marked
   std::vector<Client*> blocked_;   // blocked clients, in the order they blocked

@@ -152,3 +152,32 @@ TEST_CASE("recycled packet buffers come back empty, with their capacity", "[node
   std::string fresh = slotlab::take_buffer();  // pool empty now
   CHECK(fresh.empty());
 }
+
+TEST_CASE("LinkTable finds exactly what std::map holds through inserts and takes", "[nodetable]") {
+  Xorshift rng;
+  std::map<ConnId, ClusterLink*> reference;
+  LinkTable table;
+  for (int step = 0; step < 20000; ++step) {
+    const ConnId conn = 1 + rng.next() % 500;
+    auto it = reference.find(conn);
+    if (it == reference.end()) {
+      auto link = std::make_unique<ClusterLink>();
+      link->conn = conn;
+      reference[conn] = link.get();
+      table.insert(conn, std::move(link));
+    } else {
+      std::unique_ptr<ClusterLink> taken = table.take(conn);
+      REQUIRE(taken.get() == it->second);
+      reference.erase(it);
+    }
+    if (step % 101 == 0) {
+      REQUIRE(table.size() == reference.size());
+      for (ConnId q = 0; q < 520; ++q) {
+        auto r = reference.find(q);
+        INFO("step " << step << " conn " << q);
+        REQUIRE(table.find(q) == (r == reference.end() ? nullptr : r->second));
+      }
+    }
+  }
+  CHECK(table.take(100000) == nullptr);
+}
