@@ -93,7 +93,7 @@ class Storage {
 // Seeded randomness. The simulator splits one generator per node from the run seed.
 class Random {
  public:
-  static constexpr int kLookahead = 16;
+  static constexpr int kLookahead = 32;
 
   virtual ~Random() = default;
   // The stream: values the generator made ahead for peek() come first, in order, so peeking never

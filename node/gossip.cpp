@@ -133,15 +133,15 @@ void Node::send_ping(ClusterLink* link, bus::MsgType type) {
   int maxiterations = wanted * 3;
   // Prefetch hints (issue 7): the random picks are known in advance (Random::peek_u64 does not
   // consume the stream), so each pick's record is requested a few draws before it is used. Two
-  // stages, because the node table's pointer array is itself cold: the slot of the pick 14 draws
-  // ahead, then the record of the pick 7 draws ahead (its slot has arrived by then). Each pick's
+  // stages, because the node table's pointer array is itself cold: the slot of the pick 30 draws
+  // ahead, then the record of the pick 16 draws ahead (its slot has arrived by then). Each pick's
   // index is computed once, when it is first peeked, and kept in `ring` (one modulo per draw
   // instead of three); the draw itself still consumes the stream, and the value consumed is
   // checked to be the one peeked. Only the draws this loop can make are peeked (the peeked values
   // stay in the stream for whoever draws next).
-  constexpr int kSlotAhead = 14;
-  constexpr int kRecordAhead = 7;
-  constexpr int kRing = 16;
+  constexpr int kSlotAhead = 30;
+  constexpr int kRecordAhead = 16;
+  constexpr int kRing = 32;
   static_assert(kSlotAhead < Random::kLookahead && kSlotAhead <= kRing);
   const int max_draws = freshnodes > 0 && wanted > 0 ? std::max(0, maxiterations) : 0;
   const std::uint64_t table_size = cluster_.order.size();
@@ -275,12 +275,12 @@ void Node::process_gossip_section(const bus::Message& msg, ClusterLink* link) {
   ClusterNode* sender = link->node != nullptr ? link->node : cluster_.lookup(msg.hdr.sender);
   ClusterNode* me = cluster_.myself;
   Millis now = now_ms();
-  // The entries' lookups are pipelined (issue 7): hash entry i+16 and prefetch its index cell,
-  // prefetch the record of entry i+8 (its cell has arrived by then), then process entry i. In a
+  // The entries' lookups are pipelined (issue 7): hash entry i+24 and prefetch its index cell,
+  // prefetch the record of entry i+12 (its cell has arrived by then), then process entry i. In a
   // big simulation every cell and record is a cache miss; this overlaps them. Hints only.
   const std::size_t count = msg.gossip.size();
-  constexpr std::size_t kCellAhead = 16;
-  constexpr std::size_t kNodeAhead = 8;
+  constexpr std::size_t kCellAhead = 24;
+  constexpr std::size_t kNodeAhead = 12;
   std::array<std::uint64_t, kCellAhead> hashes{};
   for (std::size_t i = 0; i < std::min(count, kCellAhead); ++i) {
     hashes[i] = NodeIndex::hash(msg.gossip[i].name);
