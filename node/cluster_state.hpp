@@ -54,45 +54,33 @@ struct ClusterLink {
   std::string pending_out;       // outbound: queued while the connect is in progress
 };
 
-// The node's cluster links by connection id (lookup only, never iterated): open addressing with
-// linear probing, one 16-byte cell per link, at most half full, owning the links. Every bus packet
-// received starts with this lookup; std::unordered_map cost a bucket and a list node (two cache
-// misses in a big simulation) before the link itself (issue 7).
-class LinkTable {
+// Open addressing with linear probing, at most half full: the mechanics shared by LinkTable and
+// NodeIndex (issue 7: every bus packet and every gossip entry starts with one of these lookups, and
+// std::unordered_map cost a bucket and a list node, two cache misses in a big simulation, before
+// the record itself). `Cell` is default-constructible as empty and provides `bool used() const` and
+// `std::uint64_t key_hash() const`. Never iterated by callers, so its order cannot leak into
+// behaviour.
+template <class Cell>
+class LinearProbeTable {
  public:
-  LinkTable() = default;
-  LinkTable(const LinkTable&) = delete;
-  LinkTable& operator=(const LinkTable&) = delete;
-  ~LinkTable() {
-    for (const Cell& c : cells_) delete c.link;
-  }
-  ClusterLink* find(ConnId conn) const {
-    if (cells_.empty()) return nullptr;
-    for (std::size_t i = slot_of(conn);; i = (i + 1) & mask_) {
-      if (cells_[i].link == nullptr) return nullptr;
-      if (cells_[i].conn == conn) return cells_[i].link;
-    }
-  }
-  // `conn` must not be in the table yet.
-  void insert(ConnId conn, std::unique_ptr<ClusterLink> link) {
+  std::size_t size() const { return size_; }
+
+ protected:
+  std::size_t home(std::uint64_t h) const { return static_cast<std::size_t>(h) & mask_; }
+  std::size_t next(std::size_t i) const { return (i + 1) & mask_; }
+  void insert_cell(const Cell& cell) {
     if ((size_ + 1) * 2 > cells_.size()) grow();
-    place(Cell{conn, link.release()});
+    place(cell);
     ++size_;
   }
-  // Removes `conn`'s link and hands it back (nullptr if there is none).
-  std::unique_ptr<ClusterLink> take(ConnId conn) {
-    if (cells_.empty()) return nullptr;
-    std::size_t i = slot_of(conn);
-    while (cells_[i].conn != conn || cells_[i].link == nullptr) {
-      if (cells_[i].link == nullptr) return nullptr;
-      i = (i + 1) & mask_;
-    }
-    std::unique_ptr<ClusterLink> out(cells_[i].link);
-    // Backward-shift deletion (as NodeIndex::erase).
+  // Empties cell i, moving later entries of its probe run back into the hole (backward-shift
+  // deletion: no tombstones, so lookups stay one run long).
+  void erase_at(std::size_t i) {
     std::size_t hole = i;
-    for (std::size_t j = (hole + 1) & mask_; cells_[j].link != nullptr; j = (j + 1) & mask_) {
-      std::size_t home = slot_of(cells_[j].conn);
-      bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    for (std::size_t j = next(hole); cells_[j].used(); j = next(j)) {
+      const std::size_t h = home(cells_[j].key_hash());
+      // cells_[j] stays unless its home lies cyclically outside (hole, j].
+      const bool stays = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
       if (!stays) {
         cells_[hole] = cells_[j];
         hole = j;
@@ -100,19 +88,13 @@ class LinkTable {
     }
     cells_[hole] = Cell{};
     --size_;
-    return out;
   }
-  std::size_t size() const { return size_; }
+  std::vector<Cell> cells_;
 
  private:
-  struct Cell {
-    ConnId conn = 0;
-    ClusterLink* link = nullptr;
-  };
-  std::size_t slot_of(ConnId conn) const { return static_cast<std::size_t>((conn * 0x9e3779b97f4a7c15ull) >> 20) & mask_; }
   void place(const Cell& cell) {
-    std::size_t i = slot_of(cell.conn);
-    while (cells_[i].link != nullptr) i = (i + 1) & mask_;
+    std::size_t i = home(cell.key_hash());
+    while (cells_[i].used()) i = next(i);
     cells_[i] = cell;
   }
   void grow() {
@@ -120,11 +102,47 @@ class LinkTable {
     cells_.assign(old.empty() ? 16 : old.size() * 2, Cell{});
     mask_ = cells_.size() - 1;
     for (const Cell& c : old)
-      if (c.link != nullptr) place(c);
+      if (c.used()) place(c);
   }
-  std::vector<Cell> cells_;
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
+};
+
+struct LinkCell {
+  ConnId conn = 0;
+  ClusterLink* link = nullptr;
+  bool used() const { return link != nullptr; }
+  std::uint64_t key_hash() const { return (conn * 0x9e3779b97f4a7c15ull) >> 20; }
+};
+
+// The node's cluster links by connection id, one 16-byte cell per link, owning the links.
+class LinkTable : public LinearProbeTable<LinkCell> {
+ public:
+  LinkTable() = default;
+  LinkTable(const LinkTable&) = delete;
+  LinkTable& operator=(const LinkTable&) = delete;
+  ~LinkTable() {
+    for (const LinkCell& c : cells_) delete c.link;
+  }
+  ClusterLink* find(ConnId conn) const {
+    if (cells_.empty()) return nullptr;
+    for (std::size_t i = home(LinkCell{conn}.key_hash()); cells_[i].used(); i = next(i))
+      if (cells_[i].conn == conn) return cells_[i].link;
+    return nullptr;
+  }
+  // `conn` must not be in the table yet.
+  void insert(ConnId conn, std::unique_ptr<ClusterLink> link) { insert_cell(LinkCell{conn, link.release()}); }
+  // Removes `conn`'s link and hands it back (nullptr if there is none).
+  std::unique_ptr<ClusterLink> take(ConnId conn) {
+    if (cells_.empty()) return nullptr;
+    for (std::size_t i = home(LinkCell{conn}.key_hash()); cells_[i].used(); i = next(i)) {
+      if (cells_[i].conn != conn) continue;
+      std::unique_ptr<ClusterLink> out(cells_[i].link);
+      erase_at(i);
+      return out;
+    }
+    return nullptr;
+  }
 };
 
 struct FailureReport {
@@ -331,60 +349,48 @@ inline constexpr int kManualFailoverPauseMult = 2;        // CLUSTER_MF_PAUSE_MU
 // Prefetch hint for the cache line of a record that clusterCron reads (see ClusterNode).
 inline void prefetch_hot(const ClusterNode* n) { __builtin_prefetch(n); }
 
-// The node table's name index: open addressing with linear probing, at most half full. Each cell
-// is one 64-byte line holding the name itself, its hash and the node, so that a lookup reads one
-// cell and then only the record's first line (std::unordered_map cost a bucket, a list node and
-// the record's name line). Never iterated, so its order cannot leak into behaviour.
-class NodeIndex {
+struct alignas(64) NameCell {
+  NodeId name;
+  std::uint64_t hash = 0;
+  ClusterNode* node = nullptr;
+  bool used() const { return node != nullptr; }
+  std::uint64_t key_hash() const { return hash; }
+};
+
+// The node table's name index, at most half full. Each cell is one 64-byte line holding the name
+// itself, its hash and the node, so that a lookup reads one cell and then only the record's first
+// line (std::unordered_map cost a bucket, a list node and the record's name line).
+class NodeIndex : public LinearProbeTable<NameCell> {
  public:
   ClusterNode* find(const NodeId& id) const { return find(id, hash(id)); }
   ClusterNode* find(const NodeId& id, std::uint64_t h) const {
     if (cells_.empty()) return nullptr;
-    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const Cell& c = cells_[i];
-      if (c.node == nullptr) return nullptr;
-      if (c.hash == h && c.name == id) return c.node;
-    }
+    for (std::size_t i = home(h); cells_[i].used(); i = next(i))
+      if (cells_[i].hash == h && cells_[i].name == id) return cells_[i].node;
+    return nullptr;
   }
   // `node->name` is the key; it must not be in the index yet.
-  void insert(ClusterNode* node) {
-    if ((size_ + 1) * 2 > cells_.size()) grow();
-    place(Cell{node->name, hash(node->name), node});
-    ++size_;
-  }
+  void insert(ClusterNode* node) { insert_cell(NameCell{node->name, hash(node->name), node}); }
   // Removes the entry for `name` (the name `node` was inserted under).
   void erase(const NodeId& name, const ClusterNode* node) {
     if (cells_.empty()) return;
-    std::size_t i = hash(name) & mask_;
-    while (cells_[i].node != node) {
-      if (cells_[i].node == nullptr) return;
-      i = (i + 1) & mask_;
-    }
-    // Backward-shift deletion: move later entries of the probe run into the hole.
-    std::size_t hole = i;
-    for (std::size_t j = (hole + 1) & mask_; cells_[j].node != nullptr; j = (j + 1) & mask_) {
-      std::size_t home = cells_[j].hash & mask_;
-      // Move cells_[j] into the hole unless its home lies cyclically in (hole, j].
-      bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-      if (!stays) {
-        cells_[hole] = cells_[j];
-        hole = j;
+    for (std::size_t i = home(hash(name)); cells_[i].used(); i = next(i)) {
+      if (cells_[i].node == node) {
+        erase_at(i);
+        return;
       }
     }
-    cells_[hole] = Cell{};
-    --size_;
   }
-  std::size_t size() const { return size_; }
 
   // Prefetch hints for a lookup that will come a few entries later (the gossip section pipelines
   // its ~N/10 lookups): the cell first, then, once the cell has arrived, the record it points to.
   // Hints only: nothing is read that could change behaviour.
   void prefetch_cell(std::uint64_t h) const {
-    if (!cells_.empty()) __builtin_prefetch(&cells_[h & mask_]);
+    if (!cells_.empty()) __builtin_prefetch(&cells_[home(h)]);
   }
   void prefetch_node(std::uint64_t h) const {
     if (cells_.empty()) return;
-    const Cell& c = cells_[h & mask_];
+    const NameCell& c = cells_[home(h)];
     if (c.node != nullptr) __builtin_prefetch(c.node);
   }
 
@@ -400,28 +406,6 @@ class NodeIndex {
     }
     return h;
   }
-
- private:
-  struct alignas(64) Cell {
-    NodeId name;
-    std::uint64_t hash = 0;
-    ClusterNode* node = nullptr;
-  };
-  void place(const Cell& cell) {
-    std::size_t i = cell.hash & mask_;
-    while (cells_[i].node != nullptr) i = (i + 1) & mask_;
-    cells_[i] = cell;
-  }
-  void grow() {
-    std::vector<Cell> old = std::move(cells_);
-    cells_.assign(old.empty() ? 16 : old.size() * 2, Cell{});
-    mask_ = cells_.size() - 1;
-    for (const Cell& c : old)
-      if (c.node != nullptr) place(c);
-  }
-  std::vector<Cell> cells_;
-  std::size_t mask_ = 0;
-  std::size_t size_ = 0;
 };
 
 struct ClusterState {
